@@ -1,0 +1,125 @@
+//! Attributes as PKCS#11 encodes them: a type and raw bytes (CK_BBOOL is one byte,
+//! CK_ULONG is a native-endian machine word). Values are zeroized on drop because a
+//! template may carry key material (C_CreateObject, C_UnwrapKey templates).
+
+use crate::error::{err, ErrorKind, Result};
+use cryptoki_sys as ck;
+use zeroize::Zeroizing;
+
+pub type AttrType = ck::CK_ATTRIBUTE_TYPE;
+
+/// One attribute from a client template or an object.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attr {
+    pub ty: AttrType,
+    pub value: Zeroizing<Vec<u8>>,
+}
+
+impl Attr {
+    pub fn new(ty: AttrType, value: impl Into<Vec<u8>>) -> Self {
+        Attr { ty, value: Zeroizing::new(value.into()) }
+    }
+    pub fn bool(ty: AttrType, v: bool) -> Self {
+        Attr::new(ty, encode_bool(v))
+    }
+    pub fn ulong(ty: AttrType, v: ck::CK_ULONG) -> Self {
+        Attr::new(ty, encode_ulong(v))
+    }
+}
+
+impl std::fmt::Debug for Attr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print values: a template may hold key material.
+        write!(f, "Attr({:#x}, {} bytes)", self.ty, self.value.len())
+    }
+}
+
+/// A client template: attributes in the order given. Duplicates are rejected on parse.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Template(pub Vec<Attr>);
+
+impl Template {
+    pub fn new(attrs: Vec<Attr>) -> Result<Self> {
+        for (i, a) in attrs.iter().enumerate() {
+            if attrs[..i].iter().any(|b| b.ty == a.ty) {
+                return err(
+                    ErrorKind::TemplateInconsistent,
+                    format!("attribute {:#x} appears twice in the template", a.ty),
+                );
+            }
+        }
+        Ok(Template(attrs))
+    }
+    pub fn get(&self, ty: AttrType) -> Option<&[u8]> {
+        self.0.iter().find(|a| a.ty == ty).map(|a| a.value.as_slice())
+    }
+    pub fn has(&self, ty: AttrType) -> bool {
+        self.get(ty).is_some()
+    }
+    pub fn get_bool(&self, ty: AttrType) -> Result<Option<bool>> {
+        self.get(ty).map(|v| decode_bool(ty, v)).transpose()
+    }
+    pub fn get_ulong(&self, ty: AttrType) -> Result<Option<ck::CK_ULONG>> {
+        self.get(ty).map(|v| decode_ulong(ty, v)).transpose()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Attr> {
+        self.0.iter()
+    }
+}
+
+pub fn encode_bool(v: bool) -> Vec<u8> {
+    vec![if v { ck::CK_TRUE } else { ck::CK_FALSE }]
+}
+
+pub fn encode_ulong(v: ck::CK_ULONG) -> Vec<u8> {
+    v.to_ne_bytes().to_vec()
+}
+
+pub fn decode_bool(ty: AttrType, v: &[u8]) -> Result<bool> {
+    match v {
+        [b] => Ok(*b != ck::CK_FALSE),
+        _ => err(
+            ErrorKind::AttributeValueInvalid,
+            format!("attribute {ty:#x} must be a CK_BBOOL (1 byte), got {} bytes", v.len()),
+        ),
+    }
+}
+
+pub fn decode_ulong(ty: AttrType, v: &[u8]) -> Result<ck::CK_ULONG> {
+    let bytes: [u8; std::mem::size_of::<ck::CK_ULONG>()] = v.try_into().map_err(|_| {
+        crate::error::Error::new(
+            ErrorKind::AttributeValueInvalid,
+            format!(
+                "attribute {ty:#x} must be a CK_ULONG ({} bytes), got {} bytes",
+                std::mem::size_of::<ck::CK_ULONG>(),
+                v.len()
+            ),
+        )
+    })?;
+    Ok(ck::CK_ULONG::from_ne_bytes(bytes))
+}
+
+/// The attribute types whose values are arrays of CK_ATTRIBUTE (they hold pointers and
+/// cannot be carried as plain bytes); the C ABI refuses them in templates.
+pub fn is_array_attribute(ty: AttrType) -> bool {
+    ty & ck::CKF_ARRAY_ATTRIBUTE != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_attributes_are_inconsistent() {
+        let t = Template::new(vec![Attr::bool(ck::CKA_TOKEN, true), Attr::bool(ck::CKA_TOKEN, false)]);
+        assert_eq!(t.unwrap_err().kind(), ErrorKind::TemplateInconsistent);
+    }
+
+    #[test]
+    fn wrong_length_bool_is_invalid() {
+        let t = Template::new(vec![Attr::new(ck::CKA_TOKEN, vec![1, 0])]).unwrap();
+        assert_eq!(t.get_bool(ck::CKA_TOKEN).unwrap_err().kind(), ErrorKind::AttributeValueInvalid);
+        let t = Template::new(vec![Attr::ulong(ck::CKA_CLASS, ck::CKO_SECRET_KEY)]).unwrap();
+        assert_eq!(t.get_ulong(ck::CKA_CLASS).unwrap(), Some(ck::CKO_SECRET_KEY));
+    }
+}

@@ -1,0 +1,13 @@
+//! pqhsm core: token, sessions, object model, mechanisms, sealed store, lifecycle and the
+//! management API. Plain safe Rust: `pqhsm-pkcs11` adds the C ABI on top, `pqhsm-qrng`
+//! supplies entropy below.
+
+pub mod attr;
+pub mod error;
+pub mod mech;
+pub mod module;
+pub mod rng;
+pub mod store;
+
+pub use error::{Error, ErrorKind, Result};
+pub use module::Module;

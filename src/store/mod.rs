@@ -1,0 +1,104 @@
+//! The sealed store: token records and objects on disk. Only ciphertext ever holds secret
+//! material. Key hierarchy: a random 256-bit master key (MK) wrapped under Argon2id KEKs
+//! from the SO and user PINs; a data key (DEK) per object wrapped by MK; secret attributes
+//! sealed with AES-256-GCM under the DEK, the AAD binding the object id and every
+//! security-relevant public attribute. `Store` is the seam; SQLite is the embedded backend.
+
+#![allow(unused_variables)]
+
+use crate::attr::Attr;
+use crate::error::Result;
+use cryptoki_sys as ck;
+use zeroize::Zeroizing;
+
+/// A store's own identifier of an object (stable across processes).
+pub type ObjectId = u64;
+
+/// The token master key, unlocked by a PIN. Zeroized on drop; no Debug.
+pub struct MasterKey(pub(crate) Zeroizing<[u8; 32]>);
+
+/// Token-level facts kept by the store.
+#[derive(Clone, Debug)]
+pub struct TokenRecord {
+    pub label: String,
+    pub serial: String,
+    pub user_pin_initialized: bool,
+    pub user_pin_failures: u32,
+    pub so_pin_failures: u32,
+    /// Failed logins before the PIN locks (CKR_PIN_LOCKED).
+    pub max_pin_failures: u32,
+    pub user_pin_locked: bool,
+    pub so_pin_locked: bool,
+}
+
+/// One stored object as listed without unsealing: its public attributes and whether it
+/// has sealed secret attributes.
+#[derive(Clone, Debug)]
+pub struct StoredObject {
+    pub id: ObjectId,
+    pub public: Vec<Attr>,
+    pub has_secret: bool,
+}
+
+/// The attribute types bound into the AAD of an object's sealed blob.
+pub const BOUND_ATTRIBUTES: &[ck::CK_ATTRIBUTE_TYPE] = &[
+    ck::CKA_CLASS,
+    ck::CKA_KEY_TYPE,
+    ck::CKA_ID,
+    ck::CKA_PRIVATE,
+    ck::CKA_SENSITIVE,
+    ck::CKA_EXTRACTABLE,
+    ck::CKA_ALWAYS_SENSITIVE,
+    ck::CKA_NEVER_EXTRACTABLE,
+    ck::CKA_ENCRYPT,
+    ck::CKA_DECRYPT,
+    ck::CKA_SIGN,
+    ck::CKA_VERIFY,
+    ck::CKA_WRAP,
+    ck::CKA_UNWRAP,
+    ck::CKA_DERIVE,
+    ck::CKA_ENCAPSULATE,
+    ck::CKA_DECAPSULATE,
+    ck::CKA_WRAP_WITH_TRUSTED,
+    ck::CKA_MODIFIABLE,
+    ck::CKA_COPYABLE,
+    ck::CKA_DESTROYABLE,
+];
+
+/// Which PIN a login uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinKind {
+    So,
+    User,
+}
+
+/// The storage seam. Every method is safe to call from many threads; every write is
+/// committed and durable before it returns; concurrent processes never see
+/// "database is locked" (bounded busy retries inside).
+pub trait Store: Send + Sync {
+    /// None when the token has never been initialised.
+    fn token(&self) -> Result<Option<TokenRecord>>;
+    /// C_InitToken: new MK, SO PIN wrap, label; destroys every object and the user PIN.
+    /// If the token is initialised, `so_pin` must match first (failure counts as a try).
+    fn init_token(&self, so_pin: &[u8], label: &str) -> Result<()>;
+    /// Check a PIN (counting failures and locking at the limit) and return the MK.
+    fn login(&self, who: PinKind, pin: &[u8]) -> Result<MasterKey>;
+    /// C_InitPIN (as SO, holding MK): set or reset the user PIN, clearing its lock.
+    fn init_user_pin(&self, mk: &MasterKey, pin: &[u8]) -> Result<()>;
+    /// C_SetPIN: change the PIN of `who`, checking `old` (a failure counts as a try).
+    fn set_pin(&self, who: PinKind, old: &[u8], new: &[u8]) -> Result<()>;
+
+    /// A cheap number that changes whenever any process writes the store.
+    fn generation(&self) -> Result<u64>;
+    /// Every object's public attributes (no unsealing).
+    fn objects(&self) -> Result<Vec<StoredObject>>;
+    /// Insert an object; seals `secret` under a new DEK (needs `mk` when `secret` is not empty).
+    fn insert(&self, mk: Option<&MasterKey>, public: &[Attr], secret: &[Attr]) -> Result<ObjectId>;
+    /// Replace an object's public attributes; reseals its secret part when a bound
+    /// attribute changes (then `mk` is required).
+    fn update(&self, mk: Option<&MasterKey>, id: ObjectId, public: &[Attr]) -> Result<()>;
+    fn delete(&self, id: ObjectId) -> Result<()>;
+    /// Unseal an object's secret attributes, checking the binding to its current public
+    /// attributes; a mismatch or damage is ErrorKind::StoreTampered.
+    fn unseal(&self, mk: &MasterKey, id: ObjectId) -> Result<Vec<Attr>>;
+}
