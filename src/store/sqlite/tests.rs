@@ -284,6 +284,60 @@ fn wrong_user_pin_counts_locks_and_so_resets() {
 }
 
 #[test]
+fn parallel_guesses_cannot_exceed_the_limit() {
+    let (_dir, store, _mk) = token();
+    let store = Arc::new(store);
+    let guesses: Vec<ErrorKind> = (0..8)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                login_err(&store, PinKind::User, format!("guess-{i}").as_bytes()).kind()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let answered = guesses
+        .iter()
+        .filter(|k| **k == ErrorKind::PinIncorrect)
+        .count();
+    let locked = guesses
+        .iter()
+        .filter(|k| **k == ErrorKind::PinLocked)
+        .count();
+    assert_eq!(
+        (answered, locked),
+        (MAX_FAILURES as usize, 8 - MAX_FAILURES as usize),
+        "{guesses:?}"
+    );
+    assert_eq!(
+        store.token().unwrap().unwrap().user_pin_failures,
+        MAX_FAILURES
+    );
+}
+
+#[test]
+fn processes_creating_one_token_at_once_agree() {
+    let dir = Arc::new(TempDir::new());
+    let serials: Vec<String> = (0..6)
+        .map(|_| {
+            let dir = Arc::clone(&dir);
+            std::thread::spawn(move || {
+                SqliteStore::open(&dir.0, small())
+                    .unwrap()
+                    .serial()
+                    .unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert!(serials.iter().all(|s| *s == serials[0]), "{serials:?}");
+}
+
+#[test]
 fn locked_so_pin_blocks_reinitialisation() {
     let (_dir, store, mk) = token();
     let id = store
