@@ -85,6 +85,13 @@ fn login_err(store: &SqliteStore, who: PinKind, pin: &[u8]) -> Error {
     }
 }
 
+/// Store a fresh AES key labelled `label`; its id.
+fn new_key(store: &SqliteStore, mk: &MasterKey, label: &str) -> ObjectId {
+    store
+        .insert(Some(mk), &key_public(label), &key_secret())
+        .unwrap()
+}
+
 fn raw(dir: &TempDir) -> Connection {
     Connection::open(dir.db_file()).unwrap()
 }
@@ -215,9 +222,7 @@ fn generation_moves_on_every_write_only() {
         g0,
         "a read changed the generation"
     );
-    let id = store
-        .insert(Some(&mk), &key_public("a"), &key_secret())
-        .unwrap();
+    let id = new_key(&store, &mk, "a");
     let g1 = store.generation().unwrap();
     assert_ne!(g1, g0);
     store.update(None, id, &key_public("b")).unwrap();
@@ -340,9 +345,7 @@ fn processes_creating_one_token_at_once_agree() {
 #[test]
 fn locked_so_pin_blocks_reinitialisation() {
     let (_dir, store, mk) = token();
-    let id = store
-        .insert(Some(&mk), &key_public("kept"), &key_secret())
-        .unwrap();
+    let id = new_key(&store, &mk, "kept");
     for _ in 0..MAX_FAILURES {
         assert_eq!(
             store.init_token(b"wrong", "wipe").unwrap_err().kind(),
@@ -397,9 +400,7 @@ fn set_pin_rewraps_the_same_master_key() {
 fn reinitialisation_needs_the_so_pin_then_wipes_everything() {
     let (_dir, store, mk) = token();
     let serial = store.serial().unwrap();
-    let id = store
-        .insert(Some(&mk), &key_public("old"), &key_secret())
-        .unwrap();
+    let id = new_key(&store, &mk, "old");
     assert_eq!(
         store.init_token(b"wrong", "new").unwrap_err().kind(),
         ErrorKind::PinIncorrect
@@ -441,9 +442,7 @@ fn reinitialisation_needs_the_so_pin_then_wipes_everything() {
 #[test]
 fn kdf_parameters_and_limit_come_from_the_token_record() {
     let (dir, store, mk) = token();
-    let id = store
-        .insert(Some(&mk), &key_public("k"), &key_secret())
-        .unwrap();
+    let id = new_key(&store, &mk, "k");
     drop(store);
     // Different options at open: the token's own record still decides.
     let opts = StoreOptions {
@@ -571,9 +570,7 @@ fn flipping_protection_attributes_is_detected() {
         Attr::ulong(ck::CKA_CLASS, ck::CKO_PRIVATE_KEY),
         Attr::new(ck::CKA_ID, 2u32.to_be_bytes().to_vec()),
     ] {
-        let id = store
-            .insert(Some(&mk), &key_public("k"), &key_secret())
-            .unwrap();
+        let id = new_key(&store, &mk, "k");
         let ty = attr.ty;
         edit_public(&dir, id, |attrs| set_attr(attrs, attr));
         assert_tampered(store.unseal(&mk, id), id);
@@ -598,16 +595,12 @@ fn flipping_protection_attributes_is_detected() {
 #[test]
 fn adding_or_duplicating_a_bound_attribute_is_detected() {
     let (dir, store, mk) = token();
-    let id = store
-        .insert(Some(&mk), &key_public("k"), &key_secret())
-        .unwrap();
+    let id = new_key(&store, &mk, "k");
     edit_public(&dir, id, |attrs| attrs.push(Attr::bool(ck::CKA_WRAP, true)));
     assert_tampered(store.unseal(&mk, id), id);
 
     // A second CKA_EXTRACTABLE would let the binding and the reader disagree: refused.
-    let id2 = store
-        .insert(Some(&mk), &key_public("k2"), &key_secret())
-        .unwrap();
+    let id2 = new_key(&store, &mk, "k2");
     let mut blob = sql_get(&dir, "public", id2).unwrap();
     let extra = encode_attrs(&[Attr::bool(ck::CKA_EXTRACTABLE, true)]);
     let count = u32::from_be_bytes(blob[..4].try_into().unwrap()) + 1;
@@ -624,12 +617,8 @@ fn adding_or_duplicating_a_bound_attribute_is_detected() {
 #[test]
 fn swapping_blobs_or_keys_between_objects_is_detected() {
     let (dir, store, mk) = token();
-    let a = store
-        .insert(Some(&mk), &key_public("a"), &key_secret())
-        .unwrap();
-    let b = store
-        .insert(Some(&mk), &key_public("b"), &key_secret())
-        .unwrap();
+    let a = new_key(&store, &mk, "a");
+    let b = new_key(&store, &mk, "b");
     for column in ["sealed", "wrapped_dek"] {
         let (va, vb) = (sql_get(&dir, column, a), sql_get(&dir, column, b));
         sql_set(&dir, column, a, vb.as_deref());
@@ -668,9 +657,7 @@ fn copying_a_row_to_another_id_is_detected() {
 #[test]
 fn rolling_back_part_of_a_row_is_detected() {
     let (dir, store, mk) = token();
-    let id = store
-        .insert(Some(&mk), &key_public("k"), &key_secret())
-        .unwrap();
+    let id = new_key(&store, &mk, "k");
     let old = ["public", "sealed", "wrapped_dek"].map(|c| sql_get(&dir, c, id));
     let mut retired = key_public("k");
     set_attr(&mut retired, Attr::bool(ck::CKA_SIGN, false));
@@ -693,9 +680,7 @@ fn rolling_back_part_of_a_row_is_detected() {
 #[test]
 fn damaged_or_stripped_seals_are_detected() {
     let (dir, store, mk) = token();
-    let id = store
-        .insert(Some(&mk), &key_public("k"), &key_secret())
-        .unwrap();
+    let id = new_key(&store, &mk, "k");
     let sealed = sql_get(&dir, "sealed", id).unwrap();
     for i in [0, 1, 3, 20, sealed.len() / 2, sealed.len() - 1] {
         let mut bad = sealed.clone();
@@ -781,9 +766,7 @@ fn truncated_or_garbage_files_fail_cleanly() {
         let (dir, store, mk) = token();
         let mut id = 0;
         for i in 0..40 {
-            id = store
-                .insert(Some(&mk), &key_public(&format!("k{i}")), &key_secret())
-                .unwrap();
+            id = new_key(&store, &mk, &format!("k{i}"));
         }
         drop(store);
         // Closing the last connection folds the WAL into the file.
@@ -878,9 +861,7 @@ fn child_writer() {
     let store = SqliteStore::open(&dir, StoreOptions::default()).unwrap();
     let mk = store.login(PinKind::User, USER_PIN).unwrap();
     for i in 0..count {
-        store
-            .insert(Some(&mk), &key_public(&format!("child-{i}")), &key_secret())
-            .unwrap();
+        new_key(&store, &mk, &format!("child-{i}"));
     }
 }
 
@@ -909,13 +890,7 @@ fn another_process_writes_concurrently() {
     let mut mine = 0;
     // Keep writing until the child is done, so the two processes overlap.
     while child.try_wait().unwrap().is_none() || mine < 20 {
-        store
-            .insert(
-                Some(&mk),
-                &key_public(&format!("parent-{mine}")),
-                &key_secret(),
-            )
-            .unwrap();
+        new_key(&store, &mk, &format!("parent-{mine}"));
         mine += 1;
     }
     assert!(child.wait().unwrap().success(), "the child process failed");
