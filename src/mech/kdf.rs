@@ -1,0 +1,8 @@
+//! HKDF.
+
+use super::family::Family;
+
+#[derive(Debug)]
+pub struct Kdf;
+
+impl Family for Kdf {}
