@@ -61,258 +61,56 @@ macro_rules! row {
     };
 }
 
+#[rustfmt::skip]
 pub static MECHANISMS: &[MechSpec] = &[
     // ----- RSA -----
-    row!(
-        CKM_RSA_PKCS_KEY_PAIR_GEN,
-        &rsa::Rsa,
-        RSA,
-        RSA_MIN_BITS,
-        RSA_MAX_BITS,
-        ck::CKF_GENERATE_KEY_PAIR
-    ),
-    row!(
-        CKM_RSA_PKCS,
-        &rsa::Rsa,
-        RSA,
-        RSA_MIN_BITS,
-        RSA_MAX_BITS,
-        SIGN_VERIFY | ENC_DEC | WRAP_UNWRAP
-    ),
-    row!(
-        CKM_SHA256_RSA_PKCS,
-        &rsa::Rsa,
-        RSA,
-        RSA_MIN_BITS,
-        RSA_MAX_BITS,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_SHA384_RSA_PKCS,
-        &rsa::Rsa,
-        RSA,
-        RSA_MIN_BITS,
-        RSA_MAX_BITS,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_SHA512_RSA_PKCS,
-        &rsa::Rsa,
-        RSA,
-        RSA_MIN_BITS,
-        RSA_MAX_BITS,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_RSA_PKCS_PSS,
-        &rsa::Rsa,
-        RSA,
-        RSA_MIN_BITS,
-        RSA_MAX_BITS,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_SHA256_RSA_PKCS_PSS,
-        &rsa::Rsa,
-        RSA,
-        RSA_MIN_BITS,
-        RSA_MAX_BITS,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_SHA384_RSA_PKCS_PSS,
-        &rsa::Rsa,
-        RSA,
-        RSA_MIN_BITS,
-        RSA_MAX_BITS,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_SHA512_RSA_PKCS_PSS,
-        &rsa::Rsa,
-        RSA,
-        RSA_MIN_BITS,
-        RSA_MAX_BITS,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_RSA_PKCS_OAEP,
-        &rsa::Rsa,
-        RSA,
-        RSA_MIN_BITS,
-        RSA_MAX_BITS,
-        ENC_DEC | WRAP_UNWRAP
-    ),
+    row!(CKM_RSA_PKCS_KEY_PAIR_GEN, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, ck::CKF_GENERATE_KEY_PAIR),
+    row!(CKM_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY | ENC_DEC | WRAP_UNWRAP),
+    row!(CKM_SHA256_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
+    row!(CKM_SHA384_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
+    row!(CKM_SHA512_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
+    row!(CKM_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
+    row!(CKM_SHA256_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
+    row!(CKM_SHA384_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
+    row!(CKM_SHA512_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
+    row!(CKM_RSA_PKCS_OAEP, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, ENC_DEC | WRAP_UNWRAP),
     // ----- EC (NIST prime curves) -----
-    row!(
-        CKM_EC_KEY_PAIR_GEN,
-        &ec::Ec,
-        EC,
-        256,
-        521,
-        ck::CKF_GENERATE_KEY_PAIR | EC_CAPS
-    ),
+    row!(CKM_EC_KEY_PAIR_GEN, &ec::Ec, EC, 256, 521, ck::CKF_GENERATE_KEY_PAIR | EC_CAPS),
     row!(CKM_ECDSA, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS),
-    row!(
-        CKM_ECDSA_SHA256,
-        &ec::Ec,
-        EC,
-        256,
-        521,
-        SIGN_VERIFY | EC_CAPS
-    ),
-    row!(
-        CKM_ECDSA_SHA384,
-        &ec::Ec,
-        EC,
-        256,
-        521,
-        SIGN_VERIFY | EC_CAPS
-    ),
-    row!(
-        CKM_ECDSA_SHA512,
-        &ec::Ec,
-        EC,
-        256,
-        521,
-        SIGN_VERIFY | EC_CAPS
-    ),
-    row!(
-        CKM_ECDH1_DERIVE,
-        &ec::Ec,
-        EC,
-        256,
-        521,
-        ck::CKF_DERIVE | EC_CAPS
-    ),
+    row!(CKM_ECDSA_SHA256, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS),
+    row!(CKM_ECDSA_SHA384, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS),
+    row!(CKM_ECDSA_SHA512, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS),
+    row!(CKM_ECDH1_DERIVE, &ec::Ec, EC, 256, 521, ck::CKF_DERIVE | EC_CAPS),
     // ----- Edwards curves -----
-    row!(
-        CKM_EC_EDWARDS_KEY_PAIR_GEN,
-        &eddsa::EdDsa,
-        EDWARDS,
-        256,
-        256,
-        ck::CKF_GENERATE_KEY_PAIR
-    ),
+    row!(CKM_EC_EDWARDS_KEY_PAIR_GEN, &eddsa::EdDsa, EDWARDS, 256, 256, ck::CKF_GENERATE_KEY_PAIR),
     row!(CKM_EDDSA, &eddsa::EdDsa, EDWARDS, 256, 256, SIGN_VERIFY),
     // ----- AES -----
     row!(CKM_AES_KEY_GEN, &aes::Aes, AES, 16, 32, ck::CKF_GENERATE),
     row!(CKM_AES_ECB, &aes::Aes, AES, 16, 32, ENC_DEC),
     row!(CKM_AES_CBC, &aes::Aes, AES, 16, 32, ENC_DEC),
-    row!(
-        CKM_AES_CBC_PAD,
-        &aes::Aes,
-        AES,
-        16,
-        32,
-        ENC_DEC | WRAP_UNWRAP
-    ),
+    row!(CKM_AES_CBC_PAD, &aes::Aes, AES, 16, 32, ENC_DEC | WRAP_UNWRAP),
     row!(CKM_AES_CTR, &aes::Aes, AES, 16, 32, ENC_DEC),
-    row!(
-        CKM_AES_GCM,
-        &aes::Aes,
-        AES,
-        16,
-        32,
-        ENC_DEC | ck::CKF_MESSAGE_ENCRYPT | ck::CKF_MESSAGE_DECRYPT | ck::CKF_MULTI_MESSAGE
-    ),
+    row!(CKM_AES_GCM, &aes::Aes, AES, 16, 32, ENC_DEC | ck::CKF_MESSAGE_ENCRYPT | ck::CKF_MESSAGE_DECRYPT | ck::CKF_MULTI_MESSAGE),
     row!(CKM_AES_CMAC, &aes::Aes, AES, 16, 32, SIGN_VERIFY),
     row!(CKM_AES_CMAC_GENERAL, &aes::Aes, AES, 16, 32, SIGN_VERIFY),
-    row!(
-        CKM_AES_KEY_WRAP,
-        &aes::Aes,
-        AES,
-        16,
-        32,
-        ENC_DEC | WRAP_UNWRAP
-    ),
-    row!(
-        CKM_AES_KEY_WRAP_KWP,
-        &aes::Aes,
-        AES,
-        16,
-        32,
-        ENC_DEC | WRAP_UNWRAP
-    ),
+    row!(CKM_AES_KEY_WRAP, &aes::Aes, AES, 16, 32, ENC_DEC | WRAP_UNWRAP),
+    row!(CKM_AES_KEY_WRAP_KWP, &aes::Aes, AES, 16, 32, ENC_DEC | WRAP_UNWRAP),
     // ----- HMAC and generic secrets -----
-    row!(
-        CKM_GENERIC_SECRET_KEY_GEN,
-        &hmac::Hmac,
-        GENERIC,
-        SECRET_MIN_BYTES,
-        SECRET_MAX_BYTES,
-        ck::CKF_GENERATE
-    ),
-    row!(
-        CKM_SHA256_HMAC,
-        &hmac::Hmac,
-        HMAC_SHA256,
-        SECRET_MIN_BYTES,
-        SECRET_MAX_BYTES,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_SHA256_HMAC_GENERAL,
-        &hmac::Hmac,
-        HMAC_SHA256,
-        SECRET_MIN_BYTES,
-        SECRET_MAX_BYTES,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_SHA384_HMAC,
-        &hmac::Hmac,
-        HMAC_SHA384,
-        SECRET_MIN_BYTES,
-        SECRET_MAX_BYTES,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_SHA384_HMAC_GENERAL,
-        &hmac::Hmac,
-        HMAC_SHA384,
-        SECRET_MIN_BYTES,
-        SECRET_MAX_BYTES,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_SHA512_HMAC,
-        &hmac::Hmac,
-        HMAC_SHA512,
-        SECRET_MIN_BYTES,
-        SECRET_MAX_BYTES,
-        SIGN_VERIFY
-    ),
-    row!(
-        CKM_SHA512_HMAC_GENERAL,
-        &hmac::Hmac,
-        HMAC_SHA512,
-        SECRET_MIN_BYTES,
-        SECRET_MAX_BYTES,
-        SIGN_VERIFY
-    ),
+    row!(CKM_GENERIC_SECRET_KEY_GEN, &hmac::Hmac, GENERIC, SECRET_MIN_BYTES, SECRET_MAX_BYTES, ck::CKF_GENERATE),
+    row!(CKM_SHA256_HMAC, &hmac::Hmac, HMAC_SHA256, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
+    row!(CKM_SHA256_HMAC_GENERAL, &hmac::Hmac, HMAC_SHA256, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
+    row!(CKM_SHA384_HMAC, &hmac::Hmac, HMAC_SHA384, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
+    row!(CKM_SHA384_HMAC_GENERAL, &hmac::Hmac, HMAC_SHA384, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
+    row!(CKM_SHA512_HMAC, &hmac::Hmac, HMAC_SHA512, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
+    row!(CKM_SHA512_HMAC_GENERAL, &hmac::Hmac, HMAC_SHA512, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
     // ----- digests -----
     row!(CKM_SHA224, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST),
     row!(CKM_SHA256, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST),
     row!(CKM_SHA384, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST),
     row!(CKM_SHA512, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST),
     // ----- key derivation -----
-    row!(
-        CKM_HKDF_KEY_GEN,
-        &kdf::Kdf,
-        &[ck::CKK_HKDF],
-        SECRET_MIN_BYTES,
-        SECRET_MAX_BYTES,
-        ck::CKF_GENERATE
-    ),
-    row!(
-        CKM_HKDF_DERIVE,
-        &kdf::Kdf,
-        HKDF_BASE,
-        SECRET_MIN_BYTES,
-        SECRET_MAX_BYTES,
-        ck::CKF_DERIVE
-    ),
+    row!(CKM_HKDF_KEY_GEN, &kdf::Kdf, &[ck::CKK_HKDF], SECRET_MIN_BYTES, SECRET_MAX_BYTES, ck::CKF_GENERATE),
+    row!(CKM_HKDF_DERIVE, &kdf::Kdf, HKDF_BASE, SECRET_MIN_BYTES, SECRET_MAX_BYTES, ck::CKF_DERIVE),
 ];
 
 pub fn lookup(ty: MechType) -> Option<&'static MechSpec> {
