@@ -8,12 +8,12 @@ pub mod params;
 use crate::attr::{Attr, AttrType, Template};
 use crate::error::Result;
 use cryptoki_sys as ck;
-use params::Mechanism;
 use zeroize::Zeroizing;
 
 pub use keys::KeyMaterial;
 
 pub mod family;
+pub mod ops;
 pub mod keys;
 pub mod table;
 

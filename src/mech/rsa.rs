@@ -15,8 +15,8 @@ pub const OID_RSA_ENCRYPTION: ObjectIdentifier =
 
 /// An RSA key as the token holds it.
 pub enum RsaKey {
-    Private(Box<::rsa::RsaPrivateKey>),
-    Public(::rsa::RsaPublicKey),
+    Private(Box<::rsa::PrivateKey>),
+    Public(::rsa::PublicKey),
 }
 
 impl RsaKey {
