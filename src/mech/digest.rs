@@ -52,7 +52,10 @@ impl DigestOp for Op {
 impl Family for Digest {
     fn digest_init(&self, m: &Mechanism) -> Result<Box<dyn DigestOp>> {
         if m.param != super::params::MechParam::None {
-            return err(ErrorKind::MechanismParamInvalid, "digest mechanisms take no parameter");
+            return err(
+                ErrorKind::MechanismParamInvalid,
+                "digest mechanisms take no parameter",
+            );
         }
         match hasher(m.ty) {
             Some(h) => Ok(Box::new(Op(h))),
@@ -72,13 +75,20 @@ mod tests {
         assert_eq!(op.len(), 32);
         op.update(b"a");
         op.update(b"bc");
-        let expected = hex::decode("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad").unwrap();
+        let expected =
+            hex::decode("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+                .unwrap();
         assert_eq!(op.finish(), expected);
     }
 
     #[test]
     fn every_digest_row_has_a_hasher_of_the_stated_length() {
-        for ty in [ck::CKM_SHA224, ck::CKM_SHA256, ck::CKM_SHA384, ck::CKM_SHA512] {
+        for ty in [
+            ck::CKM_SHA224,
+            ck::CKM_SHA256,
+            ck::CKM_SHA384,
+            ck::CKM_SHA512,
+        ] {
             let mut op = digest_init(&Mechanism::new(ty)).unwrap();
             assert_eq!(op.finish().len(), output_len(ty).unwrap());
         }
@@ -86,7 +96,9 @@ mod tests {
 
     #[test]
     fn digest_with_a_signing_mechanism_is_refused() {
-        let e = digest_init(&Mechanism::new(ck::CKM_SHA256_HMAC)).err().unwrap();
+        let e = digest_init(&Mechanism::new(ck::CKM_SHA256_HMAC))
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::MechanismInvalid);
     }
 }

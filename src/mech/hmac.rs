@@ -38,8 +38,14 @@ pub(crate) fn mac_len(m: &Mechanism, full: usize, general: bool) -> Result<usize
             ErrorKind::MechanismParamInvalid,
             format!("the MAC length must be between 1 and {full} bytes, got {n}"),
         ),
-        (_, true) => err(ErrorKind::MechanismParamInvalid, "this mechanism needs CK_MAC_GENERAL_PARAMS"),
-        (_, false) => err(ErrorKind::MechanismParamInvalid, "this mechanism takes no parameter"),
+        (_, true) => err(
+            ErrorKind::MechanismParamInvalid,
+            "this mechanism needs CK_MAC_GENERAL_PARAMS",
+        ),
+        (_, false) => err(
+            ErrorKind::MechanismParamInvalid,
+            "this mechanism takes no parameter",
+        ),
     }
 }
 
@@ -49,11 +55,21 @@ fn mac_op(m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn SignOp>> {
     };
     let len = mac_len(m, full, general)?;
     let k = key.secret(&[ck::CKK_GENERIC_SECRET, typed])?;
-    let bad_key = |_| crate::error::Error::new(ErrorKind::KeySizeRange, "the HMAC key length is not usable");
+    let bad_key =
+        |_| crate::error::Error::new(ErrorKind::KeySizeRange, "the HMAC key length is not usable");
     Ok(match full {
-        32 => Box::new(MacSign::new(HmacOf::<sha2::Sha256>::new_from_slice(k).map_err(bad_key)?, len)),
-        48 => Box::new(MacSign::new(HmacOf::<sha2::Sha384>::new_from_slice(k).map_err(bad_key)?, len)),
-        _ => Box::new(MacSign::new(HmacOf::<sha2::Sha512>::new_from_slice(k).map_err(bad_key)?, len)),
+        32 => Box::new(MacSign::new(
+            HmacOf::<sha2::Sha256>::new_from_slice(k).map_err(bad_key)?,
+            len,
+        )),
+        48 => Box::new(MacSign::new(
+            HmacOf::<sha2::Sha384>::new_from_slice(k).map_err(bad_key)?,
+            len,
+        )),
+        _ => Box::new(MacSign::new(
+            HmacOf::<sha2::Sha512>::new_from_slice(k).map_err(bad_key)?,
+            len,
+        )),
     })
 }
 
@@ -67,12 +83,18 @@ pub(crate) fn random_secret(len: usize) -> KeyAttrs {
 /// CKA_VALUE_LEN of a key generation template, checked against the table's range.
 pub(crate) fn value_len(m: &Mechanism, t: &Template) -> Result<usize> {
     let Some(len) = t.get_ulong(ck::CKA_VALUE_LEN)? else {
-        return err(ErrorKind::TemplateIncomplete, "generating this key needs CKA_VALUE_LEN (in bytes)");
+        return err(
+            ErrorKind::TemplateIncomplete,
+            "generating this key needs CKA_VALUE_LEN (in bytes)",
+        );
     };
     let spec = super::table::lookup(m.ty);
     let (min, max) = spec.map_or((0, 0), |s| (s.min_key_size, s.max_key_size));
     if len < min as ck::CK_ULONG || len > max as ck::CK_ULONG {
-        return err(ErrorKind::KeySizeRange, format!("CKA_VALUE_LEN must be between {min} and {max} bytes, got {len}"));
+        return err(
+            ErrorKind::KeySizeRange,
+            format!("CKA_VALUE_LEN must be between {min} and {max} bytes, got {len}"),
+        );
     }
     Ok(len as usize)
 }
@@ -88,7 +110,10 @@ impl Family for Hmac {
 
     fn generate_key(&self, m: &Mechanism, t: &Template) -> Result<(ck::CK_KEY_TYPE, KeyAttrs)> {
         if m.param != MechParam::None {
-            return err(ErrorKind::MechanismParamInvalid, "key generation takes no parameter");
+            return err(
+                ErrorKind::MechanismParamInvalid,
+                "key generation takes no parameter",
+            );
         }
         Ok((ck::CKK_GENERIC_SECRET, random_secret(value_len(m, t)?)))
     }
@@ -101,7 +126,10 @@ mod tests {
     use crate::mech::{generate_key, keys, sign_init, verify_init};
 
     fn key(v: &[u8]) -> KeyMaterial {
-        KeyMaterial::Secret { key_type: ck::CKK_GENERIC_SECRET, value: Zeroizing::new(v.to_vec()) }
+        KeyMaterial::Secret {
+            key_type: ck::CKK_GENERIC_SECRET,
+            value: Zeroizing::new(v.to_vec()),
+        }
     }
 
     #[test]
@@ -119,7 +147,10 @@ mod tests {
     #[test]
     fn general_truncates_and_verify_checks_length_and_value() {
         let k = key(&[7u8; 40]);
-        let m = Mechanism { ty: ck::CKM_SHA512_HMAC_GENERAL, param: MechParam::MacLen(20) };
+        let m = Mechanism {
+            ty: ck::CKM_SHA512_HMAC_GENERAL,
+            param: MechParam::MacLen(20),
+        };
         let mut s = sign_init(&m, &k).unwrap();
         s.update(b"data").unwrap();
         let mac = s.finish().unwrap();
@@ -129,34 +160,91 @@ mod tests {
         v.finish(&mac).unwrap();
         let mut v = verify_init(&m, &k).unwrap();
         v.update(b"data").unwrap();
-        assert_eq!(v.finish(&mac[..19]).unwrap_err().kind(), ErrorKind::SignatureLenRange);
+        assert_eq!(
+            v.finish(&mac[..19]).unwrap_err().kind(),
+            ErrorKind::SignatureLenRange
+        );
         let mut bad = mac.clone();
         bad[0] ^= 1;
         let mut v = verify_init(&m, &k).unwrap();
         v.update(b"data").unwrap();
-        assert_eq!(v.finish(&bad).unwrap_err().kind(), ErrorKind::SignatureInvalid);
-        let m = Mechanism { ty: ck::CKM_SHA512_HMAC_GENERAL, param: MechParam::MacLen(65) };
-        assert_eq!(sign_init(&m, &k).err().unwrap().kind(), ErrorKind::MechanismParamInvalid);
+        assert_eq!(
+            v.finish(&bad).unwrap_err().kind(),
+            ErrorKind::SignatureInvalid
+        );
+        let m = Mechanism {
+            ty: ck::CKM_SHA512_HMAC_GENERAL,
+            param: MechParam::MacLen(65),
+        };
+        assert_eq!(
+            sign_init(&m, &k).err().unwrap().kind(),
+            ErrorKind::MechanismParamInvalid
+        );
     }
 
     #[test]
     fn typed_hmac_keys_only_fit_their_hash() {
-        let k = KeyMaterial::Secret { key_type: ck::CKK_SHA384_HMAC, value: Zeroizing::new(vec![1; 48]) };
+        let k = KeyMaterial::Secret {
+            key_type: ck::CKK_SHA384_HMAC,
+            value: Zeroizing::new(vec![1; 48]),
+        };
         assert!(sign_init(&Mechanism::new(ck::CKM_SHA384_HMAC), &k).is_ok());
-        let e = sign_init(&Mechanism::new(ck::CKM_SHA256_HMAC), &k).err().unwrap();
+        let e = sign_init(&Mechanism::new(ck::CKM_SHA256_HMAC), &k)
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::KeyTypeInconsistent);
     }
 
     #[test]
     fn generated_secret_loads_and_macs() {
         let t = Template::new(vec![Attr::ulong(ck::CKA_VALUE_LEN, 32)]).unwrap();
-        let (kt, attrs) = generate_key(&Mechanism::new(ck::CKM_GENERIC_SECRET_KEY_GEN), &t).unwrap();
+        let (kt, attrs) =
+            generate_key(&Mechanism::new(ck::CKM_GENERIC_SECRET_KEY_GEN), &t).unwrap();
         assert_eq!(kt, ck::CKK_GENERIC_SECRET);
         let all = Template::new(attrs.public.into_iter().chain(attrs.secret).collect()).unwrap();
         let k = keys::load(ck::CKO_SECRET_KEY, kt, &all).unwrap();
         assert_eq!(k.size(), 32);
         let t = Template::new(vec![Attr::ulong(ck::CKA_VALUE_LEN, 0)]).unwrap();
-        let e = generate_key(&Mechanism::new(ck::CKM_GENERIC_SECRET_KEY_GEN), &t).err().unwrap();
+        let e = generate_key(&Mechanism::new(ck::CKM_GENERIC_SECRET_KEY_GEN), &t)
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::KeySizeRange);
+    }
+
+    fn wycheproof_hmac(file: &str, general: ck::CK_MECHANISM_TYPE) {
+        let t = crate::mech::wycheproof_tests::run(file, |c| {
+            let k = key(&c.hex("key"));
+            let m = Mechanism {
+                ty: general,
+                param: MechParam::MacLen(c.num("tagSize") / 8),
+            };
+            let (msg, tag) = (c.hex("msg"), c.hex("tag"));
+            let verified = verify_init(&m, &k).and_then(|mut v| {
+                v.update(&msg)?;
+                v.finish(&tag)
+            });
+            if c.result() == "valid" {
+                let mut s = sign_init(&m, &k).unwrap();
+                s.update(&msg).unwrap();
+                assert_eq!(s.finish().unwrap(), tag, "tcId {}", c.id());
+            }
+            verified.is_ok()
+        });
+        assert!(t.invalid > 0);
+    }
+
+    #[test]
+    fn wycheproof_hmac_sha256() {
+        wycheproof_hmac("hmac_sha256_test.json", ck::CKM_SHA256_HMAC_GENERAL);
+    }
+
+    #[test]
+    fn wycheproof_hmac_sha384() {
+        wycheproof_hmac("hmac_sha384_test.json", ck::CKM_SHA384_HMAC_GENERAL);
+    }
+
+    #[test]
+    fn wycheproof_hmac_sha512() {
+        wycheproof_hmac("hmac_sha512_test.json", ck::CKM_SHA512_HMAC_GENERAL);
     }
 }

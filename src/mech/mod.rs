@@ -26,6 +26,9 @@ pub mod hmac;
 pub mod kdf;
 pub mod rsa;
 
+#[cfg(test)]
+pub(crate) mod wycheproof_tests;
+
 /// Read access to an object's attributes (public ones and unsealed secret ones), so key
 /// material can be parsed without this module knowing how objects are stored.
 pub trait AttrSource {

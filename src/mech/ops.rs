@@ -12,13 +12,19 @@ use zeroize::Zeroizing;
 /// seen (hash-and-sign mechanisms) or everything seen itself (raw mechanisms).
 pub enum Input {
     Hash(Box<dyn DynDigest + Send>),
-    Buffer { data: Zeroizing<Vec<u8>>, max: Option<usize> },
+    Buffer {
+        data: Zeroizing<Vec<u8>>,
+        max: Option<usize>,
+    },
 }
 
 impl Input {
     /// Buffer the data; more than `max` bytes is DataLenRange, reported when it happens.
     pub fn buffer(max: Option<usize>) -> Input {
-        Input::Buffer { data: Zeroizing::new(Vec::new()), max }
+        Input::Buffer {
+            data: Zeroizing::new(Vec::new()),
+            max,
+        }
     }
 
     pub fn update(&mut self, chunk: &[u8]) -> Result<()> {
@@ -28,7 +34,10 @@ impl Input {
                 if max.is_some_and(|m| data.len() + chunk.len() > m) {
                     return err(
                         ErrorKind::DataLenRange,
-                        format!("this mechanism takes at most {} bytes of input", max.unwrap_or(0)),
+                        format!(
+                            "this mechanism takes at most {} bytes of input",
+                            max.unwrap_or(0)
+                        ),
                     );
                 }
                 data.extend_from_slice(chunk);
@@ -57,8 +66,16 @@ pub struct OneShotSign {
 }
 
 impl OneShotSign {
-    pub fn new(input: Input, len: usize, sign: impl FnMut(&[u8]) -> Result<Vec<u8>> + Send + 'static) -> Self {
-        OneShotSign { input, len, sign: Box::new(sign) }
+    pub fn new(
+        input: Input,
+        len: usize,
+        sign: impl FnMut(&[u8]) -> Result<Vec<u8>> + Send + 'static,
+    ) -> Self {
+        OneShotSign {
+            input,
+            len,
+            sign: Box::new(sign),
+        }
     }
 }
 
@@ -82,8 +99,14 @@ pub struct OneShotVerify {
 }
 
 impl OneShotVerify {
-    pub fn new(input: Input, verify: impl FnMut(&[u8], &[u8]) -> Result<()> + Send + 'static) -> Self {
-        OneShotVerify { input, verify: Box::new(verify) }
+    pub fn new(
+        input: Input,
+        verify: impl FnMut(&[u8], &[u8]) -> Result<()> + Send + 'static,
+    ) -> Self {
+        OneShotVerify {
+            input,
+            verify: Box::new(verify),
+        }
     }
 }
 
@@ -105,7 +128,10 @@ pub struct MacSign<M> {
 
 impl<M: digest::Mac + Send> MacSign<M> {
     pub fn new(mac: M, len: usize) -> Self {
-        MacSign { mac: Some(mac), len }
+        MacSign {
+            mac: Some(mac),
+            len,
+        }
     }
 }
 
@@ -116,7 +142,10 @@ impl<M: digest::Mac + Send> SignOp for MacSign<M> {
                 m.update(data);
                 Ok(())
             }
-            None => err(ErrorKind::OperationNotInitialized, "the MAC operation has already finished"),
+            None => err(
+                ErrorKind::OperationNotInitialized,
+                "the MAC operation has already finished",
+            ),
         }
     }
     fn sig_len(&self) -> usize {
@@ -125,7 +154,10 @@ impl<M: digest::Mac + Send> SignOp for MacSign<M> {
     fn finish(&mut self) -> Result<Vec<u8>> {
         match self.mac.take() {
             Some(m) => Ok(m.finalize().into_bytes()[..self.len].to_vec()),
-            None => err(ErrorKind::OperationNotInitialized, "the MAC operation has already finished"),
+            None => err(
+                ErrorKind::OperationNotInitialized,
+                "the MAC operation has already finished",
+            ),
         }
     }
 }
@@ -142,14 +174,21 @@ impl VerifyOp for MacVerify {
         if sig.len() != self.0.sig_len() {
             return err(
                 ErrorKind::SignatureLenRange,
-                format!("the MAC must be {} bytes, got {}", self.0.sig_len(), sig.len()),
+                format!(
+                    "the MAC must be {} bytes, got {}",
+                    self.0.sig_len(),
+                    sig.len()
+                ),
             );
         }
         let expected = Zeroizing::new(self.0.finish()?);
         if bool::from(expected.as_slice().ct_eq(sig)) {
             Ok(())
         } else {
-            err(ErrorKind::SignatureInvalid, "the MAC does not match the data")
+            err(
+                ErrorKind::SignatureInvalid,
+                "the MAC does not match the data",
+            )
         }
     }
 }
@@ -171,7 +210,11 @@ impl WholeInput {
         out_len: impl Fn(usize) -> usize + Send + 'static,
         run: impl FnMut(&[u8]) -> Result<Zeroizing<Vec<u8>>> + Send + 'static,
     ) -> Self {
-        WholeInput { data: Zeroizing::new(Vec::new()), out_len: Box::new(out_len), run: Box::new(run) }
+        WholeInput {
+            data: Zeroizing::new(Vec::new()),
+            out_len: Box::new(out_len),
+            run: Box::new(run),
+        }
     }
 }
 
