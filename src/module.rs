@@ -282,3 +282,5 @@ impl Module {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_keys;
