@@ -793,3 +793,99 @@ fn key_pair_templates_are_checked_before_generation() {
         AttrAnswer::TypeInvalid
     ));
 }
+
+/// A scratch data directory, removed afterwards.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let mut r = [0u8; 8];
+        crate::rng::fill_bytes(&mut r);
+        let name: String = r.iter().map(|b| format!("{b:02x}")).collect();
+        let p = std::env::temp_dir().join(format!("pqhsm-core-test-{name}"));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn sqlite_module(dir: &std::path::Path) -> Module {
+    let mut config = Config::default();
+    // Fast Argon2id for tests; the real parameters are the configuration's.
+    config.kdf = crate::config::KdfParams {
+        memory_kib: 8,
+        iterations: 1,
+        parallelism: 1,
+    };
+    Module::with_data_dir(config, dir, InitOptions::default()).unwrap()
+}
+
+#[test]
+fn sqlite_tokens_persist_and_are_shared_between_processes() {
+    let dir = TempDir::new();
+    let a = sqlite_module(&dir.0);
+    a.init_token(0, tests::SO, "on disk").unwrap();
+    let serial = a.token_info(0).unwrap().serial;
+    assert!(dir
+        .0
+        .join("tokens")
+        .join(&serial)
+        .join("token.sqlite")
+        .is_file());
+    let sa = a.open_session(0, RW).unwrap();
+    a.login(sa, ck::CKU_SO, tests::SO).unwrap();
+    a.init_pin(sa, tests::PIN).unwrap();
+    a.logout(sa).unwrap();
+    a.login(sa, ck::CKU_USER, tests::PIN).unwrap();
+    let label = Attr::new(ck::CKA_LABEL, b"disk key".to_vec());
+    let k = aes(&a, sa, vec![Attr::bool(ck::CKA_TOKEN, true), label.clone()]);
+    let (_, priv_k) = ec_pair(&a, sa, true, vec![]);
+    let ct = encrypt(&a, sa, k, &[8; 12], b"persisted");
+
+    // A second process on the same directory: same token, same keys.
+    let b = sqlite_module(&dir.0);
+    assert_eq!(b.token_info(0).unwrap().serial, serial);
+    assert_eq!(
+        b.token_info(1).unwrap().flags & ck::CKF_TOKEN_INITIALIZED,
+        0
+    );
+    let sb = b.open_session(0, RW).unwrap();
+    b.find_objects_init(sb, &tpl(vec![label.clone()])).unwrap();
+    assert!(
+        b.find_objects(sb, 5).unwrap().is_empty(),
+        "private keys are invisible before login"
+    );
+    b.find_objects_final(sb).unwrap();
+    b.login(sb, ck::CKU_USER, tests::PIN).unwrap();
+    b.find_objects_init(sb, &tpl(vec![label])).unwrap();
+    let kb = b.find_objects(sb, 5).unwrap();
+    b.find_objects_final(sb).unwrap();
+    assert_eq!(kb.len(), 1);
+    assert_eq!(decrypt(&b, sb, kb[0], &[8; 12], &ct).unwrap(), b"persisted");
+
+    // One process destroys a key; the other notices at its next use.
+    sign(&a, sa, priv_k, b"before");
+    b.find_objects_init(
+        sb,
+        &tpl(vec![Attr::ulong(ck::CKA_CLASS, ck::CKO_PRIVATE_KEY)]),
+    )
+    .unwrap();
+    let pb = b.find_objects(sb, 5).unwrap();
+    b.find_objects_final(sb).unwrap();
+    b.destroy_object(sb, pb[0]).unwrap();
+    assert_eq!(
+        kind(a.sign_init(sa, &mech(ck::CKM_ECDSA_SHA256), priv_k)),
+        ErrorKind::KeyHandleInvalid
+    );
+
+    // A third start sees the token in slot 0 and a free slot after it.
+    drop((a, b));
+    let c = sqlite_module(&dir.0);
+    assert_eq!(c.slot_list(true), vec![0, 1]);
+    assert_eq!(c.token_info(0).unwrap().label, "on disk");
+}
