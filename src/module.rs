@@ -296,6 +296,21 @@ impl Module {
     }
 }
 
+/// C_Finalize: every token logs out, so master keys and parsed keys are zeroized now even
+/// if a thread still holds a session a moment longer.
+impl Drop for Module {
+    fn drop(&mut self) {
+        for s in crate::token::wr(&self.sessions).drain().map(|(_, s)| s) {
+            s.ops().clear();
+        }
+        for slot in rd(&self.slots).iter() {
+            if let Slot::Token(t) = slot {
+                t.logout();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

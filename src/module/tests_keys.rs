@@ -889,3 +889,66 @@ fn sqlite_tokens_persist_and_are_shared_between_processes() {
     assert_eq!(c.slot_list(true), vec![0, 1]);
     assert_eq!(c.token_info(0).unwrap().label, "on disk");
 }
+
+#[test]
+fn rsa_and_ed25519_pairs_sign_and_hide_their_private_parts() {
+    let (m, _b) = ready();
+    let s = user_session(&m);
+    let public = tpl(vec![
+        Attr::ulong(ck::CKA_MODULUS_BITS, 2048),
+        Attr::new(ck::CKA_PUBLIC_EXPONENT, vec![1, 0, 1]),
+    ]);
+    let (rpub, rpriv) = m
+        .generate_key_pair(
+            s,
+            &mech(ck::CKM_RSA_PKCS_KEY_PAIR_GEN),
+            &public,
+            &Template::default(),
+        )
+        .unwrap();
+    assert_eq!(value(&m, s, rpub, ck::CKA_MODULUS).len(), 256);
+    assert_eq!(
+        value(&m, s, rpriv, ck::CKA_MODULUS),
+        value(&m, s, rpub, ck::CKA_MODULUS)
+    );
+    for ty in [
+        ck::CKA_PRIVATE_EXPONENT,
+        ck::CKA_PRIME_1,
+        ck::CKA_PRIME_2,
+        ck::CKA_EXPONENT_1,
+        ck::CKA_EXPONENT_2,
+        ck::CKA_COEFFICIENT,
+    ] {
+        assert!(
+            matches!(answer(&m, s, rpriv, ty), AttrAnswer::Sensitive),
+            "{ty:#x}"
+        );
+    }
+    assert!(flag(&m, s, rpriv, ck::CKA_DECRYPT) && flag(&m, s, rpub, ck::CKA_ENCRYPT));
+    let pkcs1 = mech(ck::CKM_SHA256_RSA_PKCS);
+    m.sign_init(s, &pkcs1, rpriv).unwrap();
+    let sig = data(m.sign(s, b"rsa", Some(256)).unwrap());
+    m.verify_init(s, &pkcs1, rpub).unwrap();
+    m.verify(s, b"rsa", &sig).unwrap();
+
+    let ed = tpl(vec![Attr::new(
+        ck::CKA_EC_PARAMS,
+        vec![0x06, 0x03, 0x2b, 0x65, 0x70],
+    )]);
+    let (epub, epriv) = m
+        .generate_key_pair(
+            s,
+            &mech(ck::CKM_EC_EDWARDS_KEY_PAIR_GEN),
+            &ed,
+            &Template::default(),
+        )
+        .unwrap();
+    assert!(matches!(
+        answer(&m, s, epriv, ck::CKA_VALUE),
+        AttrAnswer::Sensitive
+    ));
+    m.sign_init(s, &mech(ck::CKM_EDDSA), epriv).unwrap();
+    let sig = data(m.sign(s, b"ed", Some(64)).unwrap());
+    m.verify_init(s, &mech(ck::CKM_EDDSA), epub).unwrap();
+    m.verify(s, b"ed", &sig).unwrap();
+}
