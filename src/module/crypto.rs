@@ -9,25 +9,71 @@ use crate::mech::{self, params::Mechanism};
 use crate::session::ops::{
     drive, ends, idle, keeps_on_ok, keeps_output, Cipher, Digest, Sign, Verify,
 };
+use crate::session::Ops;
 use cryptoki_sys as ck;
+
+fn cipher_slot(ops: &mut Ops, encrypt: bool) -> &mut Option<Cipher> {
+    if encrypt {
+        &mut ops.encrypt
+    } else {
+        &mut ops.decrypt
+    }
+}
+
+fn cipher_name(encrypt: bool) -> &'static str {
+    if encrypt {
+        "encryption"
+    } else {
+        "decryption"
+    }
+}
 
 impl Module {
     // ----- encryption / decryption (single and multi-part) -----
 
-    pub fn encrypt_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> {
+    fn start_cipher(
+        &self,
+        h: SessionHandle,
+        m: &Mechanism,
+        key: ObjectHandle,
+        encrypt: bool,
+    ) -> Result<()> {
         let s = self.session(h)?;
         let mut ops = s.ops();
-        idle(&ops.encrypt, "encryption")?;
-        let (_, k) = use_key(&s, m, key, &ENCRYPT)?;
-        ops.encrypt = Some(Cipher::new(mech::encrypt_init(m, &k)?));
+        let slot = cipher_slot(&mut ops, encrypt);
+        idle(slot, cipher_name(encrypt))?;
+        let op = if encrypt {
+            mech::encrypt_init(m, &use_key(&s, m, key, &ENCRYPT)?.1)?
+        } else {
+            mech::decrypt_init(m, &use_key(&s, m, key, &DECRYPT)?.1)?
+        };
+        *slot = Some(Cipher::new(op));
         Ok(())
     }
-    pub fn encrypt(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
+
+    /// One call on the active encryption or decryption; `update` calls keep it going.
+    fn cipher_call(
+        &self,
+        h: SessionHandle,
+        encrypt: bool,
+        update: bool,
+        f: impl FnOnce(&mut Cipher) -> Result<Output>,
+    ) -> Result<Output> {
         self.with_ops(h, |o| {
-            drive(&mut o.encrypt, "encryption", keeps_output(false), |c| {
-                c.single(data, out_cap)
-            })
+            drive(
+                cipher_slot(o, encrypt),
+                cipher_name(encrypt),
+                keeps_output(update),
+                f,
+            )
         })
+    }
+
+    pub fn encrypt_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> {
+        self.start_cipher(h, m, key, true)
+    }
+    pub fn encrypt(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
+        self.cipher_call(h, true, false, |c| c.single(data, out_cap))
     }
     pub fn encrypt_update(
         &self,
@@ -35,34 +81,17 @@ impl Module {
         data: &[u8],
         out_cap: Option<usize>,
     ) -> Result<Output> {
-        self.with_ops(h, |o| {
-            drive(&mut o.encrypt, "encryption", keeps_output(true), |c| {
-                c.update(data, out_cap)
-            })
-        })
+        self.cipher_call(h, true, true, |c| c.update(data, out_cap))
     }
     pub fn encrypt_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> {
-        self.with_ops(h, |o| {
-            drive(&mut o.encrypt, "encryption", keeps_output(false), |c| {
-                c.finish(out_cap)
-            })
-        })
+        self.cipher_call(h, true, false, |c| c.finish(out_cap))
     }
 
     pub fn decrypt_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> {
-        let s = self.session(h)?;
-        let mut ops = s.ops();
-        idle(&ops.decrypt, "decryption")?;
-        let (_, k) = use_key(&s, m, key, &DECRYPT)?;
-        ops.decrypt = Some(Cipher::new(mech::decrypt_init(m, &k)?));
-        Ok(())
+        self.start_cipher(h, m, key, false)
     }
     pub fn decrypt(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
-        self.with_ops(h, |o| {
-            drive(&mut o.decrypt, "decryption", keeps_output(false), |c| {
-                c.single(data, out_cap)
-            })
-        })
+        self.cipher_call(h, false, false, |c| c.single(data, out_cap))
     }
     pub fn decrypt_update(
         &self,
@@ -70,18 +99,10 @@ impl Module {
         data: &[u8],
         out_cap: Option<usize>,
     ) -> Result<Output> {
-        self.with_ops(h, |o| {
-            drive(&mut o.decrypt, "decryption", keeps_output(true), |c| {
-                c.update(data, out_cap)
-            })
-        })
+        self.cipher_call(h, false, true, |c| c.update(data, out_cap))
     }
     pub fn decrypt_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> {
-        self.with_ops(h, |o| {
-            drive(&mut o.decrypt, "decryption", keeps_output(false), |c| {
-                c.finish(out_cap)
-            })
-        })
+        self.cipher_call(h, false, false, |c| c.finish(out_cap))
     }
 
     // ----- digests -----

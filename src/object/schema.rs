@@ -298,292 +298,71 @@ impl Kind {
     }
 }
 
-macro_rules! kind {
-    ($name:expr, $class:expr, $sub:expr, [$($g:expr),*]) => {
-        Kind { name: $name, class: $class, sub: $sub, groups: &[$($g),*] }
+/// A public, private or secret key kind: the key groups plus the key type's own.
+macro_rules! key_kind {
+    (public $name:expr, $ty:expr, $own:expr) => {
+        Kind {
+            name: $name,
+            class: ck::CKO_PUBLIC_KEY,
+            sub: Some($ty),
+            groups: &[COMMON, STORAGE, KEY, PUBLIC_KEY, $own],
+        }
+    };
+    (private $name:expr, $ty:expr, $own:expr) => {
+        Kind {
+            name: $name,
+            class: ck::CKO_PRIVATE_KEY,
+            sub: Some($ty),
+            groups: &[COMMON, STORAGE, KEY, SENSITIVE_KEY, PRIVATE_KEY, $own],
+        }
+    };
+    (secret $name:expr, $ty:expr) => {
+        Kind {
+            name: $name,
+            class: ck::CKO_SECRET_KEY,
+            sub: Some($ty),
+            groups: &[
+                COMMON,
+                STORAGE,
+                KEY,
+                SENSITIVE_KEY,
+                SECRET_KEY,
+                SECRET_VALUE,
+            ],
+        }
     };
 }
 
-const PUB: ck::CK_OBJECT_CLASS = ck::CKO_PUBLIC_KEY;
-const PRIV: ck::CK_OBJECT_CLASS = ck::CKO_PRIVATE_KEY;
-const SEC: ck::CK_OBJECT_CLASS = ck::CKO_SECRET_KEY;
-
+#[rustfmt::skip]
 static KINDS: &[Kind] = &[
-    kind!("data object", ck::CKO_DATA, None, [COMMON, STORAGE, DATA]),
-    kind!(
-        "X.509 certificate",
-        ck::CKO_CERTIFICATE,
-        Some(ck::CKC_X_509),
-        [COMMON, STORAGE, CERTIFICATE, X509]
-    ),
-    kind!(
-        "RSA public key",
-        PUB,
-        Some(ck::CKK_RSA),
-        [COMMON, STORAGE, KEY, PUBLIC_KEY, RSA_PUBLIC]
-    ),
-    kind!(
-        "RSA private key",
-        PRIV,
-        Some(ck::CKK_RSA),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            PRIVATE_KEY,
-            RSA_PRIVATE
-        ]
-    ),
-    kind!(
-        "EC public key",
-        PUB,
-        Some(ck::CKK_EC),
-        [COMMON, STORAGE, KEY, PUBLIC_KEY, EC_PUBLIC]
-    ),
-    kind!(
-        "EC private key",
-        PRIV,
-        Some(ck::CKK_EC),
-        [COMMON, STORAGE, KEY, SENSITIVE_KEY, PRIVATE_KEY, EC_PRIVATE]
-    ),
-    kind!(
-        "Edwards public key",
-        PUB,
-        Some(ck::CKK_EC_EDWARDS),
-        [COMMON, STORAGE, KEY, PUBLIC_KEY, EC_PUBLIC]
-    ),
-    kind!(
-        "Edwards private key",
-        PRIV,
-        Some(ck::CKK_EC_EDWARDS),
-        [COMMON, STORAGE, KEY, SENSITIVE_KEY, PRIVATE_KEY, EC_PRIVATE]
-    ),
-    kind!(
-        "Montgomery public key",
-        PUB,
-        Some(ck::CKK_EC_MONTGOMERY),
-        [COMMON, STORAGE, KEY, PUBLIC_KEY, EC_PUBLIC]
-    ),
-    kind!(
-        "Montgomery private key",
-        PRIV,
-        Some(ck::CKK_EC_MONTGOMERY),
-        [COMMON, STORAGE, KEY, SENSITIVE_KEY, PRIVATE_KEY, EC_PRIVATE]
-    ),
-    kind!(
-        "ML-KEM public key",
-        PUB,
-        Some(ck::CKK_ML_KEM),
-        [COMMON, STORAGE, KEY, PUBLIC_KEY, PQ_PUBLIC]
-    ),
-    kind!(
-        "ML-KEM private key",
-        PRIV,
-        Some(ck::CKK_ML_KEM),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            PRIVATE_KEY,
-            PQ_PRIVATE_SEEDED
-        ]
-    ),
-    kind!(
-        "ML-DSA public key",
-        PUB,
-        Some(ck::CKK_ML_DSA),
-        [COMMON, STORAGE, KEY, PUBLIC_KEY, PQ_PUBLIC]
-    ),
-    kind!(
-        "ML-DSA private key",
-        PRIV,
-        Some(ck::CKK_ML_DSA),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            PRIVATE_KEY,
-            PQ_PRIVATE_SEEDED
-        ]
-    ),
-    kind!(
-        "SLH-DSA public key",
-        PUB,
-        Some(ck::CKK_SLH_DSA),
-        [COMMON, STORAGE, KEY, PUBLIC_KEY, PQ_PUBLIC]
-    ),
-    kind!(
-        "SLH-DSA private key",
-        PRIV,
-        Some(ck::CKK_SLH_DSA),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            PRIVATE_KEY,
-            SLH_DSA_PRIVATE
-        ]
-    ),
-    kind!(
-        "AES key",
-        SEC,
-        Some(ck::CKK_AES),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
-    kind!(
-        "generic secret key",
-        SEC,
-        Some(ck::CKK_GENERIC_SECRET),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
-    kind!(
-        "HKDF key",
-        SEC,
-        Some(ck::CKK_HKDF),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
-    kind!(
-        "SHA-1 HMAC key",
-        SEC,
-        Some(ck::CKK_SHA_1_HMAC),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
-    kind!(
-        "SHA-224 HMAC key",
-        SEC,
-        Some(ck::CKK_SHA224_HMAC),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
-    kind!(
-        "SHA-256 HMAC key",
-        SEC,
-        Some(ck::CKK_SHA256_HMAC),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
-    kind!(
-        "SHA-384 HMAC key",
-        SEC,
-        Some(ck::CKK_SHA384_HMAC),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
-    kind!(
-        "SHA-512 HMAC key",
-        SEC,
-        Some(ck::CKK_SHA512_HMAC),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
-    kind!(
-        "SHA3-224 HMAC key",
-        SEC,
-        Some(ck::CKK_SHA3_224_HMAC),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
-    kind!(
-        "SHA3-256 HMAC key",
-        SEC,
-        Some(ck::CKK_SHA3_256_HMAC),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
-    kind!(
-        "SHA3-384 HMAC key",
-        SEC,
-        Some(ck::CKK_SHA3_384_HMAC),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
-    kind!(
-        "SHA3-512 HMAC key",
-        SEC,
-        Some(ck::CKK_SHA3_512_HMAC),
-        [
-            COMMON,
-            STORAGE,
-            KEY,
-            SENSITIVE_KEY,
-            SECRET_KEY,
-            SECRET_VALUE
-        ]
-    ),
+    Kind { name: "data object", class: ck::CKO_DATA, sub: None, groups: &[COMMON, STORAGE, DATA] },
+    Kind { name: "X.509 certificate", class: ck::CKO_CERTIFICATE, sub: Some(ck::CKC_X_509), groups: &[COMMON, STORAGE, CERTIFICATE, X509] },
+    key_kind!(public "RSA public key", ck::CKK_RSA, RSA_PUBLIC),
+    key_kind!(private "RSA private key", ck::CKK_RSA, RSA_PRIVATE),
+    key_kind!(public "EC public key", ck::CKK_EC, EC_PUBLIC),
+    key_kind!(private "EC private key", ck::CKK_EC, EC_PRIVATE),
+    key_kind!(public "Edwards public key", ck::CKK_EC_EDWARDS, EC_PUBLIC),
+    key_kind!(private "Edwards private key", ck::CKK_EC_EDWARDS, EC_PRIVATE),
+    key_kind!(public "Montgomery public key", ck::CKK_EC_MONTGOMERY, EC_PUBLIC),
+    key_kind!(private "Montgomery private key", ck::CKK_EC_MONTGOMERY, EC_PRIVATE),
+    key_kind!(public "ML-KEM public key", ck::CKK_ML_KEM, PQ_PUBLIC),
+    key_kind!(private "ML-KEM private key", ck::CKK_ML_KEM, PQ_PRIVATE_SEEDED),
+    key_kind!(public "ML-DSA public key", ck::CKK_ML_DSA, PQ_PUBLIC),
+    key_kind!(private "ML-DSA private key", ck::CKK_ML_DSA, PQ_PRIVATE_SEEDED),
+    key_kind!(public "SLH-DSA public key", ck::CKK_SLH_DSA, PQ_PUBLIC),
+    key_kind!(private "SLH-DSA private key", ck::CKK_SLH_DSA, SLH_DSA_PRIVATE),
+    key_kind!(secret "AES key", ck::CKK_AES),
+    key_kind!(secret "generic secret key", ck::CKK_GENERIC_SECRET),
+    key_kind!(secret "HKDF key", ck::CKK_HKDF),
+    key_kind!(secret "SHA-1 HMAC key", ck::CKK_SHA_1_HMAC),
+    key_kind!(secret "SHA-224 HMAC key", ck::CKK_SHA224_HMAC),
+    key_kind!(secret "SHA-256 HMAC key", ck::CKK_SHA256_HMAC),
+    key_kind!(secret "SHA-384 HMAC key", ck::CKK_SHA384_HMAC),
+    key_kind!(secret "SHA-512 HMAC key", ck::CKK_SHA512_HMAC),
+    key_kind!(secret "SHA3-224 HMAC key", ck::CKK_SHA3_224_HMAC),
+    key_kind!(secret "SHA3-256 HMAC key", ck::CKK_SHA3_256_HMAC),
+    key_kind!(secret "SHA3-384 HMAC key", ck::CKK_SHA3_384_HMAC),
+    key_kind!(secret "SHA3-512 HMAC key", ck::CKK_SHA3_512_HMAC),
 ];
 
 /// The kind for a class and (for keys) key type / (for certificates) certificate type.

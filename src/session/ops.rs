@@ -118,89 +118,118 @@ fn no_single_after_update<T>() -> Result<T> {
     )
 }
 
+/// The bookkeeping every output-producing operation shares: the pending output and
+/// whether a multi-part sequence began (after which a single-part call is refused).
+#[derive(Default)]
+struct Outputs {
+    pending: Option<Pending<()>>,
+    multipart: bool,
+}
+
+type Bytes = Zeroizing<Vec<u8>>;
+
+impl Outputs {
+    fn single(
+        &mut self,
+        cap: Option<usize>,
+        compute: impl FnOnce() -> Result<Bytes>,
+    ) -> Result<Output> {
+        if self.multipart {
+            return no_single_after_update();
+        }
+        self.deliver(Step::Single, cap, compute)
+    }
+    fn update(
+        &mut self,
+        cap: Option<usize>,
+        compute: impl FnOnce() -> Result<Bytes>,
+    ) -> Result<Output> {
+        self.multipart = true;
+        self.deliver(Step::Update, cap, compute)
+    }
+    /// An update without output (sign, digest): refused while an output waits.
+    fn quiet_update(&mut self) -> Result<()> {
+        if self.pending.is_some() {
+            return no_single_after_update();
+        }
+        self.multipart = true;
+        Ok(())
+    }
+    fn finish(
+        &mut self,
+        cap: Option<usize>,
+        compute: impl FnOnce() -> Result<Bytes>,
+    ) -> Result<Output> {
+        self.deliver(Step::Final, cap, compute)
+    }
+    fn deliver(
+        &mut self,
+        step: Step,
+        cap: Option<usize>,
+        compute: impl FnOnce() -> Result<Bytes>,
+    ) -> Result<Output> {
+        deliver(&mut self.pending, step, cap, || Ok((compute()?, ()))).map(|(o, ())| o)
+    }
+}
+
 /// Encryption or decryption.
 pub struct Cipher {
     op: Box<dyn CipherOp>,
-    pending: Option<Pending<()>>,
-    multipart: bool,
+    out: Outputs,
 }
 
 impl Cipher {
     pub fn new(op: Box<dyn CipherOp>) -> Self {
         Cipher {
             op,
-            pending: None,
-            multipart: false,
+            out: Outputs::default(),
         }
     }
     pub fn single(&mut self, data: &[u8], cap: Option<usize>) -> Result<Output> {
-        if self.multipart {
-            return no_single_after_update();
-        }
         let op = &mut self.op;
-        let r = deliver(&mut self.pending, Step::Single, cap, || {
+        self.out.single(cap, || {
             let mut out = op.update(data)?;
             out.extend_from_slice(&op.finish()?);
-            Ok((out, ()))
-        });
-        r.map(|(o, _)| o)
+            Ok(out)
+        })
     }
     pub fn update(&mut self, data: &[u8], cap: Option<usize>) -> Result<Output> {
-        self.multipart = true;
         let op = &mut self.op;
-        deliver(&mut self.pending, Step::Update, cap, || {
-            Ok((op.update(data)?, ()))
-        })
-        .map(|(o, _)| o)
+        self.out.update(cap, || op.update(data))
     }
     pub fn finish(&mut self, cap: Option<usize>) -> Result<Output> {
         let op = &mut self.op;
-        deliver(&mut self.pending, Step::Final, cap, || {
-            Ok((op.finish()?, ()))
-        })
-        .map(|(o, _)| o)
+        self.out.finish(cap, || op.finish())
     }
 }
 
 /// Signing or MAC-ing.
 pub struct Sign {
     op: Box<dyn SignOp>,
-    pending: Option<Pending<()>>,
-    multipart: bool,
+    out: Outputs,
 }
 
 impl Sign {
     pub fn new(op: Box<dyn SignOp>) -> Self {
         Sign {
             op,
-            pending: None,
-            multipart: false,
+            out: Outputs::default(),
         }
     }
     pub fn single(&mut self, data: &[u8], cap: Option<usize>) -> Result<Output> {
-        if self.multipart {
-            return no_single_after_update();
-        }
         let op = &mut self.op;
-        let r = deliver(&mut self.pending, Step::Single, cap, || {
+        self.out.single(cap, || {
             op.update(data)?;
-            Ok((Zeroizing::new(op.finish()?), ()))
-        });
-        r.map(|(o, _)| o)
+            Ok(Zeroizing::new(op.finish()?))
+        })
     }
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
-        if self.pending.is_some() {
-            return no_single_after_update();
-        }
-        self.multipart = true;
+        self.out.quiet_update()?;
         self.op.update(data)
     }
     pub fn finish(&mut self, cap: Option<usize>) -> Result<Output> {
         let op = &mut self.op;
-        deliver(&mut self.pending, Step::Final, cap, || {
-            Ok((Zeroizing::new(op.finish()?), ()))
-        })
-        .map(|(o, _)| o)
+        self.out.finish(cap, || Ok(Zeroizing::new(op.finish()?)))
     }
 }
 
@@ -264,43 +293,31 @@ impl Verify {
 /// Digesting.
 pub struct Digest {
     op: Box<dyn DigestOp>,
-    pending: Option<Pending<()>>,
-    multipart: bool,
+    out: Outputs,
 }
 
 impl Digest {
     pub fn new(op: Box<dyn DigestOp>) -> Self {
         Digest {
             op,
-            pending: None,
-            multipart: false,
+            out: Outputs::default(),
         }
     }
     pub fn single(&mut self, data: &[u8], cap: Option<usize>) -> Result<Output> {
-        if self.multipart {
-            return no_single_after_update();
-        }
         let op = &mut self.op;
-        let r = deliver(&mut self.pending, Step::Single, cap, || {
+        self.out.single(cap, || {
             op.update(data);
-            Ok((Zeroizing::new(op.finish()), ()))
-        });
-        r.map(|(o, _)| o)
+            Ok(Zeroizing::new(op.finish()))
+        })
     }
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
-        if self.pending.is_some() {
-            return no_single_after_update();
-        }
-        self.multipart = true;
+        self.out.quiet_update()?;
         self.op.update(data);
         Ok(())
     }
     pub fn finish(&mut self, cap: Option<usize>) -> Result<Output> {
         let op = &mut self.op;
-        deliver(&mut self.pending, Step::Final, cap, || {
-            Ok((Zeroizing::new(op.finish()), ()))
-        })
-        .map(|(o, _)| o)
+        self.out.finish(cap, || Ok(Zeroizing::new(op.finish())))
     }
 }
 

@@ -15,12 +15,31 @@ use cryptoki_sys as ck;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+/// The cache. `version` counts changes made here; each token object and each local
+/// deletion remembers the version of its last change, so a reload that listed the store
+/// before that change never undoes it (a fresh object keeps its handle).
 #[derive(Default)]
 pub(super) struct ObjectCache {
     /// Store generation the token objects were loaded at; None: never loaded.
     generation: Option<u64>,
+    version: u64,
     objects: HashMap<ObjectHandle, Arc<Object>>,
-    by_id: HashMap<ObjectId, ObjectHandle>,
+    by_id: HashMap<ObjectId, Entry>,
+    /// Token objects deleted here, by the version of the deletion.
+    deleted: HashMap<ObjectId, u64>,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    handle: ObjectHandle,
+    version: u64,
+}
+
+impl ObjectCache {
+    fn bump(&mut self) -> u64 {
+        self.version += 1;
+        self.version
+    }
 }
 
 fn kind_of(public: &Attrs) -> Result<&'static Kind> {
@@ -49,14 +68,22 @@ impl Token {
     pub fn refresh(&self) -> Result<()> {
         // Generation first: content read after it is at least that new.
         let gen = self.store.generation()?;
-        if rd(&self.cache).generation == Some(gen) {
-            return Ok(());
-        }
+        let listed_at = {
+            let cache = rd(&self.cache);
+            if cache.generation == Some(gen) {
+                return Ok(());
+            }
+            cache.version
+        };
         let stored = self.store.objects()?;
         let mut cache = wr(&self.cache);
         let mut evict = Vec::new();
         let mut seen = HashSet::with_capacity(stored.len());
         for so in stored {
+            seen.insert(so.id);
+            if cache.deleted.get(&so.id).is_some_and(|v| *v > listed_at) {
+                continue;
+            }
             let public = Attrs::from_vec(so.public);
             let kind = match kind_of(&public) {
                 Ok(k) => k,
@@ -65,37 +92,45 @@ impl Token {
                     continue;
                 }
             };
-            seen.insert(so.id);
-            match cache.by_id.get(&so.id).copied() {
-                Some(h) if cache.objects.get(&h).is_some_and(|o| *o.public() == public) => {}
-                Some(h) => {
-                    cache.objects.insert(
-                        h,
-                        Arc::new(Object::token(h, so.id, kind, public, so.has_secret)),
-                    );
-                    evict.push(h);
+            let entry = cache.by_id.get(&so.id).copied();
+            let h = match entry {
+                Some(e) if e.version > listed_at => continue,
+                Some(e)
+                    if cache
+                        .objects
+                        .get(&e.handle)
+                        .is_some_and(|o| *o.public() == public) =>
+                {
+                    continue
+                }
+                Some(e) => {
+                    evict.push(e.handle);
+                    e.handle
                 }
                 None => {
                     let h = self.next_handle();
-                    cache.by_id.insert(so.id, h);
-                    cache.objects.insert(
-                        h,
-                        Arc::new(Object::token(h, so.id, kind, public, so.has_secret)),
-                    );
+                    let version = cache.bump();
+                    cache.by_id.insert(so.id, Entry { handle: h, version });
+                    h
                 }
-            }
+            };
+            cache.objects.insert(
+                h,
+                Arc::new(Object::token(h, so.id, kind, public, so.has_secret)),
+            );
         }
         let gone: Vec<(ObjectId, ObjectHandle)> = cache
             .by_id
             .iter()
-            .filter(|(id, _)| !seen.contains(id))
-            .map(|(i, h)| (*i, *h))
+            .filter(|(id, e)| !seen.contains(id) && e.version <= listed_at)
+            .map(|(id, e)| (*id, e.handle))
             .collect();
         for (id, h) in gone {
             cache.by_id.remove(&id);
             cache.objects.remove(&h);
             evict.push(h);
         }
+        cache.deleted.retain(|_, v| *v > listed_at);
         cache.generation = Some(gen);
         drop(cache);
         self.evict_keys(&evict);
@@ -171,13 +206,11 @@ impl Token {
         let mut cache = wr(&self.cache);
         // A concurrent refresh may have met the new row already: keep its handle.
         let h = match cache.by_id.get(&id) {
-            Some(h) => *h,
-            None => {
-                let h = self.next_handle();
-                cache.by_id.insert(id, h);
-                h
-            }
+            Some(e) => e.handle,
+            None => self.next_handle(),
         };
+        let version = cache.bump();
+        cache.by_id.insert(id, Entry { handle: h, version });
         let obj = Arc::new(Object::token(h, id, new.kind, new.public, has_secret));
         cache.objects.insert(h, obj.clone());
         Ok(obj)
@@ -197,6 +230,16 @@ impl Token {
         }
         let mut cache = wr(&self.cache);
         if cache.objects.contains_key(&obj.handle) {
+            if let Origin::Token(id) = obj.origin {
+                let version = cache.bump();
+                cache.by_id.insert(
+                    id,
+                    Entry {
+                        handle: obj.handle,
+                        version,
+                    },
+                );
+            }
             cache
                 .objects
                 .insert(obj.handle, Arc::new(obj.with_public(public)));
@@ -209,9 +252,15 @@ impl Token {
     pub fn remove(&self, obj: &Object) -> Result<()> {
         if let Origin::Token(id) = obj.origin {
             self.store.delete(id)?;
-            wr(&self.cache).by_id.remove(&id);
         }
-        wr(&self.cache).objects.remove(&obj.handle);
+        let mut cache = wr(&self.cache);
+        if let Origin::Token(id) = obj.origin {
+            cache.by_id.remove(&id);
+            let version = cache.bump();
+            cache.deleted.insert(id, version);
+        }
+        cache.objects.remove(&obj.handle);
+        drop(cache);
         self.evict_keys(&[obj.handle]);
         Ok(())
     }
