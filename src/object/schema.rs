@@ -29,27 +29,27 @@ pub enum Dflt {
     Usage,
 }
 
-/// Rule flags (PKCS#11 3.0 section 4.2 footnotes in brackets).
+/// Rule flags (the footnotes of the PKCS#11 3.0 attribute tables).
 pub mod f {
-    /// Must be in a C_CreateObject template [1].
+    /// Must be in a C_CreateObject template (footnote 1).
     pub const REQ_CREATE: u16 = 1 << 0;
-    /// Computed by the token; never in any template [2, 4, 6].
+    /// Computed by the token; never in any template (footnotes 2, 4, 6).
     pub const COMPUTED: u16 = 1 << 1;
-    /// Must not be in a C_GenerateKey(Pair) template [4].
+    /// Must not be in a C_GenerateKey(Pair) template (footnote 4).
     pub const NO_GENERATE: u16 = 1 << 2;
-    /// Must not be in an unwrap / derive / decapsulate template [6].
+    /// Must not be in an unwrap / derive / decapsulate template (footnote 6).
     pub const NO_UNWRAP: u16 = 1 << 3;
-    /// Secret: sealed, readable only when the key is extractable and not sensitive [7].
+    /// Secret: sealed, readable only when the key is extractable and not sensitive (footnote 7).
     pub const SECRET: u16 = 1 << 4;
-    /// May be changed by C_SetAttributeValue and C_CopyObject [8].
+    /// May be changed by C_SetAttributeValue and C_CopyObject (footnote 8).
     pub const MODIFIABLE: u16 = 1 << 5;
     /// May be changed by C_CopyObject only.
     pub const COPY_CHANGE: u16 = 1 << 6;
-    /// Can only be set to TRUE by the SO [10].
+    /// Can only be set to TRUE by the SO (footnote 10).
     pub const SO_TRUE: u16 = 1 << 7;
-    /// Once TRUE stays TRUE [11].
+    /// Once TRUE stays TRUE (footnote 11).
     pub const ONLY_TO_TRUE: u16 = 1 << 8;
-    /// Once FALSE stays FALSE [12].
+    /// Once FALSE stays FALSE (footnote 12).
     pub const ONLY_TO_FALSE: u16 = 1 << 9;
     /// Part of the key material: validated and completed by `mech::keys`, not by us.
     pub const KEY_PART: u16 = 1 << 10;
