@@ -33,6 +33,22 @@ pub(crate) fn not_supported(what: &str) -> Result<()> {
     ))
 }
 
+/// Entry points this module declines: each still goes through the ceremony (so it answers
+/// CKR_CRYPTOKI_NOT_INITIALIZED first) and then gives `$answer`, never success.
+macro_rules! declined {
+    ($($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $answer:expr;)*) => {$(
+        $(#[$doc])*
+        #[no_mangle]
+        pub extern "C" fn $name($($arg: $ty),*) -> ::cryptoki_sys::CK_RV {
+            $crate::ceremony::call(stringify!($name), |_| {
+                let _ = ($($arg,)*);
+                $answer
+            })
+        }
+    )*};
+}
+pub(crate) use declined;
+
 /// C_Initialize: create the module unless one exists.
 pub(crate) fn initialize(opts: InitOptions) -> Result<()> {
     start_logging();

@@ -290,10 +290,12 @@ mod tests {
             C_WaitForSlotEvent(ck::CKF_DONT_BLOCK, n(), n());
             C_LoginUser(0, 0, n(), 0, n(), 0); C_SessionCancel(0, 0);
             C_MessageEncryptInit(0, n(), 0); C_EncryptMessage(0, n(), 0, n(), 0, n(), 0, n(), n());
-            C_EncryptMessageBegin(0, n(), 0, n(), 0); C_EncryptMessageNext(0, n(), 0, n(), 0, n(), n(), 0);
+            C_EncryptMessageBegin(0, n(), 0, n(), 0);
+            C_EncryptMessageNext(0, n(), 0, n(), 0, n(), n(), 0);
             C_MessageEncryptFinal(0); C_MessageDecryptInit(0, n(), 0);
             C_DecryptMessage(0, n(), 0, n(), 0, n(), 0, n(), n());
-            C_DecryptMessageBegin(0, n(), 0, n(), 0); C_DecryptMessageNext(0, n(), 0, n(), 0, n(), n(), 0);
+            C_DecryptMessageBegin(0, n(), 0, n(), 0);
+            C_DecryptMessageNext(0, n(), 0, n(), 0, n(), n(), 0);
             C_MessageDecryptFinal(0); C_MessageSignInit(0, n(), 0);
             C_SignMessage(0, n(), 0, n(), 0, n(), n()); C_SignMessageBegin(0, n(), 0);
             C_SignMessageNext(0, n(), 0, n(), 0, n(), n()); C_MessageSignFinal(0);

@@ -8,7 +8,7 @@ use crate::marshal::{arguments_bad, padded, read, write, write_list};
 use cryptoki_sys as ck;
 use pqhsm::module::InitOptions;
 use pqhsm::{Error, ErrorKind, Result};
-use std::ffi::{c_void, CStr};
+use std::ffi::{c_char, c_void, CStr};
 
 pub(crate) const MANUFACTURER: &str = "pqhsm";
 const DESCRIPTION: &str = "pqhsm software HSM";
@@ -128,9 +128,9 @@ pub extern "C" fn C_GetInterface(
         if ppInterface.is_null() {
             return Err(arguments_bad("ppInterface is NULL"));
         }
+        // SAFETY: a non-NULL name is a NUL-terminated string (spec 5.4).
         let name_ok = pInterfaceName.is_null()
-            // SAFETY: a non-NULL name is a NUL-terminated string (spec 5.4).
-            || unsafe { CStr::from_ptr(pInterfaceName as *const std::ffi::c_char) }.to_bytes_with_nul()
+            || unsafe { CStr::from_ptr(pInterfaceName as *const c_char) }.to_bytes_with_nul()
                 == INTERFACE_NAME;
         let wanted = if pVersion.is_null() {
             None

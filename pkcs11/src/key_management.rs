@@ -1,7 +1,7 @@
 //! Key management functions (spec 5.15 and 3.2's 5.18): generation, wrapping, derivation,
 //! and KEM encapsulation/decapsulation. Authenticated wrapping (3.2) is not offered.
 
-use crate::ceremony::{call, not_supported};
+use crate::ceremony::{call, declined, not_supported};
 use crate::marshal::{arguments_bad, bytes, write, OutBuf};
 use crate::mechanism::mechanism;
 use crate::template::template;
@@ -204,57 +204,27 @@ pub extern "C" fn C_DecapsulateKey(
     })
 }
 
-#[no_mangle]
-pub extern "C" fn C_WrapKeyAuthenticated(
-    hSession: ck::CK_SESSION_HANDLE,
-    pMechanism: *mut ck::CK_MECHANISM,
-    hWrappingKey: ck::CK_OBJECT_HANDLE,
-    hKey: ck::CK_OBJECT_HANDLE,
-    pAssociatedData: *mut ck::CK_BYTE,
-    ulAssociatedDataLen: ck::CK_ULONG,
-    pWrappedKey: *mut ck::CK_BYTE,
-    pulWrappedKeyLen: *mut ck::CK_ULONG,
-) -> ck::CK_RV {
-    call("C_WrapKeyAuthenticated", |_| {
-        let _ = (hSession, pMechanism, hWrappingKey, hKey);
-        let _ = (
-            pAssociatedData,
-            ulAssociatedDataLen,
-            pWrappedKey,
-            pulWrappedKeyLen,
-        );
-        not_supported("authenticated key wrapping")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_UnwrapKeyAuthenticated(
-    hSession: ck::CK_SESSION_HANDLE,
-    pMechanism: *mut ck::CK_MECHANISM,
-    hUnwrappingKey: ck::CK_OBJECT_HANDLE,
-    pWrappedKey: *mut ck::CK_BYTE,
-    ulWrappedKeyLen: ck::CK_ULONG,
-    pTemplate: *mut ck::CK_ATTRIBUTE,
-    ulAttributeCount: ck::CK_ULONG,
-    pAssociatedData: *mut ck::CK_BYTE,
-    ulAssociatedDataLen: ck::CK_ULONG,
-    phKey: *mut ck::CK_OBJECT_HANDLE,
-) -> ck::CK_RV {
-    call("C_UnwrapKeyAuthenticated", |_| {
-        let _ = (
-            hSession,
-            pMechanism,
-            hUnwrappingKey,
-            pWrappedKey,
-            ulWrappedKeyLen,
-        );
-        let _ = (
-            pTemplate,
-            ulAttributeCount,
-            pAssociatedData,
-            ulAssociatedDataLen,
-            phKey,
-        );
-        not_supported("authenticated key unwrapping")
-    })
+declined! {
+    fn C_WrapKeyAuthenticated(
+        hSession: ck::CK_SESSION_HANDLE,
+        pMechanism: *mut ck::CK_MECHANISM,
+        hWrappingKey: ck::CK_OBJECT_HANDLE,
+        hKey: ck::CK_OBJECT_HANDLE,
+        pAssociatedData: *mut ck::CK_BYTE,
+        ulAssociatedDataLen: ck::CK_ULONG,
+        pWrappedKey: *mut ck::CK_BYTE,
+        pulWrappedKeyLen: *mut ck::CK_ULONG,
+    ) => not_supported("authenticated key wrapping");
+    fn C_UnwrapKeyAuthenticated(
+        hSession: ck::CK_SESSION_HANDLE,
+        pMechanism: *mut ck::CK_MECHANISM,
+        hUnwrappingKey: ck::CK_OBJECT_HANDLE,
+        pWrappedKey: *mut ck::CK_BYTE,
+        ulWrappedKeyLen: ck::CK_ULONG,
+        pTemplate: *mut ck::CK_ATTRIBUTE,
+        ulAttributeCount: ck::CK_ULONG,
+        pAssociatedData: *mut ck::CK_BYTE,
+        ulAssociatedDataLen: ck::CK_ULONG,
+        phKey: *mut ck::CK_OBJECT_HANDLE,
+    ) => not_supported("authenticated key unwrapping");
 }

@@ -2,7 +2,7 @@
 //! CK_GCM_MESSAGE_PARAMS in, generated IV and tag written back through the caller's
 //! pointers. Message-based signing and verification are not offered.
 
-use crate::ceremony::{call, not_supported};
+use crate::ceremony::{call, declined, not_supported};
 use crate::marshal::{bytes, OutBuf};
 use crate::mechanism::{gcm_message, mechanism, Tag};
 use cryptoki_sys as ck;
@@ -203,164 +203,67 @@ pub extern "C" fn C_MessageDecryptFinal(hSession: ck::CK_SESSION_HANDLE) -> ck::
     })
 }
 
-// ----- message-based signing and verification: not offered -----
-
-#[no_mangle]
-pub extern "C" fn C_MessageSignInit(
-    hSession: ck::CK_SESSION_HANDLE,
-    pMechanism: *mut ck::CK_MECHANISM,
-    hKey: ck::CK_OBJECT_HANDLE,
-) -> ck::CK_RV {
-    call("C_MessageSignInit", |_| {
-        let _ = (hSession, pMechanism, hKey);
-        not_supported("message-based signing")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_SignMessage(
-    hSession: ck::CK_SESSION_HANDLE,
-    pParameter: *mut c_void,
-    ulParameterLen: ck::CK_ULONG,
-    pData: *mut ck::CK_BYTE,
-    ulDataLen: ck::CK_ULONG,
-    pSignature: *mut ck::CK_BYTE,
-    pulSignatureLen: *mut ck::CK_ULONG,
-) -> ck::CK_RV {
-    call("C_SignMessage", |_| {
-        let _ = (
-            hSession,
-            pParameter,
-            ulParameterLen,
-            pData,
-            ulDataLen,
-            pSignature,
-            pulSignatureLen,
-        );
-        not_supported("message-based signing")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_SignMessageBegin(
-    hSession: ck::CK_SESSION_HANDLE,
-    pParameter: *mut c_void,
-    ulParameterLen: ck::CK_ULONG,
-) -> ck::CK_RV {
-    call("C_SignMessageBegin", |_| {
-        let _ = (hSession, pParameter, ulParameterLen);
-        not_supported("message-based signing")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_SignMessageNext(
-    hSession: ck::CK_SESSION_HANDLE,
-    pParameter: *mut c_void,
-    ulParameterLen: ck::CK_ULONG,
-    pData: *mut ck::CK_BYTE,
-    ulDataLen: ck::CK_ULONG,
-    pSignature: *mut ck::CK_BYTE,
-    pulSignatureLen: *mut ck::CK_ULONG,
-) -> ck::CK_RV {
-    call("C_SignMessageNext", |_| {
-        let _ = (
-            hSession,
-            pParameter,
-            ulParameterLen,
-            pData,
-            ulDataLen,
-            pSignature,
-            pulSignatureLen,
-        );
-        not_supported("message-based signing")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_MessageSignFinal(hSession: ck::CK_SESSION_HANDLE) -> ck::CK_RV {
-    call("C_MessageSignFinal", |_| {
-        let _ = hSession;
-        not_supported("message-based signing")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_MessageVerifyInit(
-    hSession: ck::CK_SESSION_HANDLE,
-    pMechanism: *mut ck::CK_MECHANISM,
-    hKey: ck::CK_OBJECT_HANDLE,
-) -> ck::CK_RV {
-    call("C_MessageVerifyInit", |_| {
-        let _ = (hSession, pMechanism, hKey);
-        not_supported("message-based verification")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_VerifyMessage(
-    hSession: ck::CK_SESSION_HANDLE,
-    pParameter: *mut c_void,
-    ulParameterLen: ck::CK_ULONG,
-    pData: *mut ck::CK_BYTE,
-    ulDataLen: ck::CK_ULONG,
-    pSignature: *mut ck::CK_BYTE,
-    ulSignatureLen: ck::CK_ULONG,
-) -> ck::CK_RV {
-    call("C_VerifyMessage", |_| {
-        let _ = (
-            hSession,
-            pParameter,
-            ulParameterLen,
-            pData,
-            ulDataLen,
-            pSignature,
-            ulSignatureLen,
-        );
-        not_supported("message-based verification")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_VerifyMessageBegin(
-    hSession: ck::CK_SESSION_HANDLE,
-    pParameter: *mut c_void,
-    ulParameterLen: ck::CK_ULONG,
-) -> ck::CK_RV {
-    call("C_VerifyMessageBegin", |_| {
-        let _ = (hSession, pParameter, ulParameterLen);
-        not_supported("message-based verification")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_VerifyMessageNext(
-    hSession: ck::CK_SESSION_HANDLE,
-    pParameter: *mut c_void,
-    ulParameterLen: ck::CK_ULONG,
-    pData: *mut ck::CK_BYTE,
-    ulDataLen: ck::CK_ULONG,
-    pSignature: *mut ck::CK_BYTE,
-    ulSignatureLen: ck::CK_ULONG,
-) -> ck::CK_RV {
-    call("C_VerifyMessageNext", |_| {
-        let _ = (
-            hSession,
-            pParameter,
-            ulParameterLen,
-            pData,
-            ulDataLen,
-            pSignature,
-            ulSignatureLen,
-        );
-        not_supported("message-based verification")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_MessageVerifyFinal(hSession: ck::CK_SESSION_HANDLE) -> ck::CK_RV {
-    call("C_MessageVerifyFinal", |_| {
-        let _ = hSession;
-        not_supported("message-based verification")
-    })
+declined! {
+    fn C_MessageSignInit(
+        hSession: ck::CK_SESSION_HANDLE,
+        pMechanism: *mut ck::CK_MECHANISM,
+        hKey: ck::CK_OBJECT_HANDLE,
+    ) => not_supported("message-based signing");
+    fn C_SignMessage(
+        hSession: ck::CK_SESSION_HANDLE,
+        pParameter: *mut c_void,
+        ulParameterLen: ck::CK_ULONG,
+        pData: *mut ck::CK_BYTE,
+        ulDataLen: ck::CK_ULONG,
+        pSignature: *mut ck::CK_BYTE,
+        pulSignatureLen: *mut ck::CK_ULONG,
+    ) => not_supported("message-based signing");
+    fn C_SignMessageBegin(
+        hSession: ck::CK_SESSION_HANDLE,
+        pParameter: *mut c_void,
+        ulParameterLen: ck::CK_ULONG,
+    ) => not_supported("message-based signing");
+    fn C_SignMessageNext(
+        hSession: ck::CK_SESSION_HANDLE,
+        pParameter: *mut c_void,
+        ulParameterLen: ck::CK_ULONG,
+        pData: *mut ck::CK_BYTE,
+        ulDataLen: ck::CK_ULONG,
+        pSignature: *mut ck::CK_BYTE,
+        pulSignatureLen: *mut ck::CK_ULONG,
+    ) => not_supported("message-based signing");
+    fn C_MessageSignFinal(
+        hSession: ck::CK_SESSION_HANDLE,
+    ) => not_supported("message-based signing");
+    fn C_MessageVerifyInit(
+        hSession: ck::CK_SESSION_HANDLE,
+        pMechanism: *mut ck::CK_MECHANISM,
+        hKey: ck::CK_OBJECT_HANDLE,
+    ) => not_supported("message-based verification");
+    fn C_VerifyMessage(
+        hSession: ck::CK_SESSION_HANDLE,
+        pParameter: *mut c_void,
+        ulParameterLen: ck::CK_ULONG,
+        pData: *mut ck::CK_BYTE,
+        ulDataLen: ck::CK_ULONG,
+        pSignature: *mut ck::CK_BYTE,
+        ulSignatureLen: ck::CK_ULONG,
+    ) => not_supported("message-based verification");
+    fn C_VerifyMessageBegin(
+        hSession: ck::CK_SESSION_HANDLE,
+        pParameter: *mut c_void,
+        ulParameterLen: ck::CK_ULONG,
+    ) => not_supported("message-based verification");
+    fn C_VerifyMessageNext(
+        hSession: ck::CK_SESSION_HANDLE,
+        pParameter: *mut c_void,
+        ulParameterLen: ck::CK_ULONG,
+        pData: *mut ck::CK_BYTE,
+        ulDataLen: ck::CK_ULONG,
+        pSignature: *mut ck::CK_BYTE,
+        ulSignatureLen: ck::CK_ULONG,
+    ) => not_supported("message-based verification");
+    fn C_MessageVerifyFinal(
+        hSession: ck::CK_SESSION_HANDLE,
+    ) => not_supported("message-based verification");
 }

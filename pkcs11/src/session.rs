@@ -2,7 +2,7 @@
 //! C_SessionCancel and 3.2's C_GetSessionValidationFlags, plus the legacy and
 //! operation-state calls this token declines.
 
-use crate::ceremony::{call, not_supported};
+use crate::ceremony::{call, declined, not_supported};
 use crate::marshal::{arguments_bad, pin, write};
 use cryptoki_sys as ck;
 use pqhsm::{Error, ErrorKind};
@@ -150,39 +150,6 @@ pub extern "C" fn C_SessionCancel(
     call("C_SessionCancel", |m| m.session_cancel(hSession, flags))
 }
 
-#[no_mangle]
-pub extern "C" fn C_GetOperationState(
-    hSession: ck::CK_SESSION_HANDLE,
-    pOperationState: *mut ck::CK_BYTE,
-    pulOperationStateLen: *mut ck::CK_ULONG,
-) -> ck::CK_RV {
-    call("C_GetOperationState", |_| {
-        let _ = (hSession, pOperationState, pulOperationStateLen);
-        // Saving state would export in-progress key schedules; never offered.
-        not_supported("C_GetOperationState")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_SetOperationState(
-    hSession: ck::CK_SESSION_HANDLE,
-    pOperationState: *mut ck::CK_BYTE,
-    ulOperationStateLen: ck::CK_ULONG,
-    hEncryptionKey: ck::CK_OBJECT_HANDLE,
-    hAuthenticationKey: ck::CK_OBJECT_HANDLE,
-) -> ck::CK_RV {
-    call("C_SetOperationState", |_| {
-        let _ = (
-            hSession,
-            pOperationState,
-            ulOperationStateLen,
-            hEncryptionKey,
-            hAuthenticationKey,
-        );
-        not_supported("C_SetOperationState")
-    })
-}
-
 fn not_parallel() -> pqhsm::Result<()> {
     Err(Error::new(
         ErrorKind::FunctionNotParallel,
@@ -190,18 +157,20 @@ fn not_parallel() -> pqhsm::Result<()> {
     ))
 }
 
-#[no_mangle]
-pub extern "C" fn C_GetFunctionStatus(hSession: ck::CK_SESSION_HANDLE) -> ck::CK_RV {
-    call("C_GetFunctionStatus", |_| {
-        let _ = hSession;
-        not_parallel()
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_CancelFunction(hSession: ck::CK_SESSION_HANDLE) -> ck::CK_RV {
-    call("C_CancelFunction", |_| {
-        let _ = hSession;
-        not_parallel()
-    })
+declined! {
+    /// Saving state would export in-progress key schedules; never offered.
+    fn C_GetOperationState(
+        hSession: ck::CK_SESSION_HANDLE,
+        pOperationState: *mut ck::CK_BYTE,
+        pulOperationStateLen: *mut ck::CK_ULONG,
+    ) => not_supported("C_GetOperationState");
+    fn C_SetOperationState(
+        hSession: ck::CK_SESSION_HANDLE,
+        pOperationState: *mut ck::CK_BYTE,
+        ulOperationStateLen: ck::CK_ULONG,
+        hEncryptionKey: ck::CK_OBJECT_HANDLE,
+        hAuthenticationKey: ck::CK_OBJECT_HANDLE,
+    ) => not_supported("C_SetOperationState");
+    fn C_GetFunctionStatus(hSession: ck::CK_SESSION_HANDLE) => not_parallel();
+    fn C_CancelFunction(hSession: ck::CK_SESSION_HANDLE) => not_parallel();
 }

@@ -1,7 +1,7 @@
 //! Signing, MACing and verification functions (spec 5.11-5.13), including 3.2's
 //! C_VerifySignature* (signature given at init). Signature-with-recovery is not offered.
 
-use crate::ceremony::{call, not_supported};
+use crate::ceremony::{call, declined, not_supported};
 use crate::marshal::{bytes, bytes_to_bytes, final_bytes};
 use crate::mechanism::mechanism;
 use cryptoki_sys as ck;
@@ -161,54 +161,29 @@ pub extern "C" fn C_VerifySignatureFinal(hSession: ck::CK_SESSION_HANDLE) -> ck:
     })
 }
 
-#[no_mangle]
-pub extern "C" fn C_SignRecoverInit(
-    hSession: ck::CK_SESSION_HANDLE,
-    pMechanism: *mut ck::CK_MECHANISM,
-    hKey: ck::CK_OBJECT_HANDLE,
-) -> ck::CK_RV {
-    call("C_SignRecoverInit", |_| {
-        let _ = (hSession, pMechanism, hKey);
-        not_supported("signature with message recovery")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_SignRecover(
-    hSession: ck::CK_SESSION_HANDLE,
-    pData: *mut ck::CK_BYTE,
-    ulDataLen: ck::CK_ULONG,
-    pSignature: *mut ck::CK_BYTE,
-    pulSignatureLen: *mut ck::CK_ULONG,
-) -> ck::CK_RV {
-    call("C_SignRecover", |_| {
-        let _ = (hSession, pData, ulDataLen, pSignature, pulSignatureLen);
-        not_supported("signature with message recovery")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_VerifyRecoverInit(
-    hSession: ck::CK_SESSION_HANDLE,
-    pMechanism: *mut ck::CK_MECHANISM,
-    hKey: ck::CK_OBJECT_HANDLE,
-) -> ck::CK_RV {
-    call("C_VerifyRecoverInit", |_| {
-        let _ = (hSession, pMechanism, hKey);
-        not_supported("verification with message recovery")
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn C_VerifyRecover(
-    hSession: ck::CK_SESSION_HANDLE,
-    pSignature: *mut ck::CK_BYTE,
-    ulSignatureLen: ck::CK_ULONG,
-    pData: *mut ck::CK_BYTE,
-    pulDataLen: *mut ck::CK_ULONG,
-) -> ck::CK_RV {
-    call("C_VerifyRecover", |_| {
-        let _ = (hSession, pSignature, ulSignatureLen, pData, pulDataLen);
-        not_supported("verification with message recovery")
-    })
+declined! {
+    fn C_SignRecoverInit(
+        hSession: ck::CK_SESSION_HANDLE,
+        pMechanism: *mut ck::CK_MECHANISM,
+        hKey: ck::CK_OBJECT_HANDLE,
+    ) => not_supported("signature with message recovery");
+    fn C_SignRecover(
+        hSession: ck::CK_SESSION_HANDLE,
+        pData: *mut ck::CK_BYTE,
+        ulDataLen: ck::CK_ULONG,
+        pSignature: *mut ck::CK_BYTE,
+        pulSignatureLen: *mut ck::CK_ULONG,
+    ) => not_supported("signature with message recovery");
+    fn C_VerifyRecoverInit(
+        hSession: ck::CK_SESSION_HANDLE,
+        pMechanism: *mut ck::CK_MECHANISM,
+        hKey: ck::CK_OBJECT_HANDLE,
+    ) => not_supported("verification with message recovery");
+    fn C_VerifyRecover(
+        hSession: ck::CK_SESSION_HANDLE,
+        pSignature: *mut ck::CK_BYTE,
+        ulSignatureLen: ck::CK_ULONG,
+        pData: *mut ck::CK_BYTE,
+        pulDataLen: *mut ck::CK_ULONG,
+    ) => not_supported("verification with message recovery");
 }
