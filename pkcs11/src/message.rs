@@ -6,6 +6,7 @@ use crate::ceremony::{call, declined, not_supported};
 use crate::marshal::{bytes, OutBuf};
 use crate::mechanism::{gcm_message, mechanism, Tag};
 use cryptoki_sys as ck;
+use pqhsm::module::Output;
 use std::ffi::c_void;
 
 #[no_mangle]
@@ -43,9 +44,10 @@ pub extern "C" fn C_EncryptMessage(
             )
         };
         let answer = m.encrypt_message(hSession, &mut p, aad, data, out.cap());
-        let delivered = answer.is_ok();
+        // A length query produces no ciphertext and so no IV or tag to report.
+        let produced = matches!(answer, Ok(Output::Data(_)));
         out.write(answer)?;
-        if delivered {
+        if produced {
             back.write_back(&p)?;
         }
         Ok(())
@@ -96,9 +98,10 @@ pub extern "C" fn C_EncryptMessageNext(
             )
         };
         let answer = m.encrypt_message_next(hSession, &mut p, data, last, out.cap());
-        let delivered = answer.is_ok();
+        // A length query produces no ciphertext and so no IV or tag to report.
+        let produced = matches!(answer, Ok(Output::Data(_)));
         out.write(answer)?;
-        if delivered {
+        if produced {
             back.write_back(&p)?;
         }
         Ok(())
