@@ -97,6 +97,9 @@ pub enum ErrorKind {
     /// The store could not be read or written (I/O, permissions, disk full).
     StoreIo,
     DeviceMemory,
+    // --- configuration ---
+    /// The configuration file is unreadable or invalid (unknown key, bad value).
+    ConfigInvalid,
 }
 
 /// A core error: a kind plus a message for humans (never secret material).
@@ -217,6 +220,7 @@ impl Error {
             StoreTampered => ck::CKR_DEVICE_ERROR,
             StoreIo => ck::CKR_DEVICE_ERROR,
             DeviceMemory => ck::CKR_DEVICE_MEMORY,
+            ConfigInvalid => ck::CKR_GENERAL_ERROR,
         }
     }
 
