@@ -80,6 +80,8 @@ pub enum ErrorKind {
     MechanismInvalid,
     MechanismParamInvalid,
     ParameterSetNotSupported,
+    /// CKA_EC_PARAMS names a curve the token does not offer.
+    CurveNotSupported,
     DataInvalid,
     DataLenRange,
     EncryptedDataInvalid,
@@ -207,6 +209,7 @@ impl Error {
             MechanismInvalid => ck::CKR_MECHANISM_INVALID,
             MechanismParamInvalid => ck::CKR_MECHANISM_PARAM_INVALID,
             ParameterSetNotSupported => ck::CKR_PARAMETER_SET_NOT_SUPPORTED,
+            CurveNotSupported => ck::CKR_CURVE_NOT_SUPPORTED,
             DataInvalid => ck::CKR_DATA_INVALID,
             DataLenRange => ck::CKR_DATA_LEN_RANGE,
             EncryptedDataInvalid => ck::CKR_ENCRYPTED_DATA_INVALID,
