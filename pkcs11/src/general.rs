@@ -228,4 +228,43 @@ mod tests {
         assert_eq!(v.major.to_string(), env!("CARGO_PKG_VERSION_MAJOR"));
         assert_eq!(v.minor.to_string(), env!("CARGO_PKG_VERSION_MINOR"));
     }
+
+    /// A private data directory for tests that create the module.
+    fn isolated_data_dir() {
+        let dir = std::env::temp_dir().join(format!("pqhsm-abi-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::env::set_var("PQHSM_DATA_DIR", &dir);
+    }
+
+    #[test]
+    fn initialize_finalize_and_again() {
+        let _g = crate::ceremony::TEST_STATE.lock().unwrap_or_else(|e| e.into_inner());
+        isolated_data_dir();
+        assert_eq!(C_Initialize(null_mut()), ck::CKR_OK);
+        assert_eq!(C_Initialize(null_mut()), ck::CKR_CRYPTOKI_ALREADY_INITIALIZED);
+        let mut os_locking = args(true, ck::CKF_OS_LOCKING_OK);
+        assert_eq!(init(&mut os_locking), ck::CKR_CRYPTOKI_ALREADY_INITIALIZED);
+
+        let mut info = std::mem::MaybeUninit::<ck::CK_INFO>::zeroed();
+        assert_eq!(C_GetInfo(info.as_mut_ptr()), ck::CKR_OK);
+        // SAFETY: C_GetInfo filled the struct.
+        let info = unsafe { info.assume_init() };
+        assert_eq!((info.cryptokiVersion.major, info.cryptokiVersion.minor), (3, 2));
+        assert_eq!(info.flags, 0);
+        assert_eq!(&info.manufacturerID[..6], b"pqhsm ");
+        assert!(info.manufacturerID[6..].iter().all(|&b| b == b' '));
+        assert!(info.libraryDescription.ends_with(b"  "));
+        assert_eq!(C_GetInfo(null_mut()), ck::CKR_ARGUMENTS_BAD);
+
+        let mut reserved = 0u8;
+        assert_eq!(C_Finalize(&mut reserved as *mut u8 as *mut c_void), ck::CKR_ARGUMENTS_BAD);
+        assert_eq!(C_Finalize(null_mut()), ck::CKR_OK);
+        assert_eq!(C_Finalize(null_mut()), ck::CKR_CRYPTOKI_NOT_INITIALIZED);
+        assert_eq!(C_GetInfo(null_mut()), ck::CKR_CRYPTOKI_NOT_INITIALIZED);
+
+        // Again in the same process, this time with OS locking and no threads.
+        let mut a = args(true, ck::CKF_OS_LOCKING_OK | ck::CKF_LIBRARY_CANT_CREATE_OS_THREADS);
+        assert_eq!(init(&mut a), ck::CKR_OK);
+        assert_eq!(C_Finalize(null_mut()), ck::CKR_OK);
+    }
 }
