@@ -7,7 +7,7 @@ use pqhsm::module::InitOptions;
 use pqhsm::{Error, ErrorKind, Module, Result};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Once, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// The module between C_Initialize and C_Finalize. Calls clone the Arc and release the
 /// lock at once, so a long operation never blocks another thread's C_Finalize; the last
@@ -51,7 +51,7 @@ pub(crate) use declined;
 
 /// C_Initialize: create the module unless one exists.
 pub(crate) fn initialize(opts: InitOptions) -> Result<()> {
-    start_logging();
+    crate::log::start();
     // The write lock is held while the module is built so that two racing C_Initialize
     // calls cannot both succeed.
     let mut slot = MODULE.write().unwrap_or_else(PoisonError::into_inner);
@@ -97,33 +97,33 @@ fn not_initialised() -> Error {
 }
 
 fn guard(name: &'static str, f: impl FnOnce() -> Result<()>) -> ck::CK_RV {
-    // Logging happens inside the catch so that nothing on this path can unwind into C.
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        tracing::trace!(function = name, "called");
-        match f() {
-            Ok(()) => ck::CKR_OK,
-            Err(e) => {
-                tracing::debug!(function = name, kind = ?e.kind(), "{}", e.message());
-                e.ckr()
-            }
+    quietly(|| tracing::trace!(function = name, "called"));
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => ck::CKR_OK,
+        Ok(Err(e)) => {
+            quietly(|| tracing::debug!(function = name, kind = ?e.kind(), "{}", e.message()));
+            e.ckr()
         }
-    }));
-    match outcome {
-        Ok(rv) => rv,
         Err(payload) => {
-            let _ = catch_unwind(AssertUnwindSafe(|| {
+            quietly(|| {
                 tracing::error!(
                     function = name,
                     "internal error stopped at the C boundary: {}",
                     panic_text(&*payload)
-                );
-            }));
-            // Dropping a panic payload can itself panic; never let that escape either.
-            if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-                std::mem::forget(again);
-            }
+                )
+            });
+            quietly(move || drop(payload));
             ck::CKR_GENERAL_ERROR
         }
+    }
+}
+
+/// Run `f` (logging, dropping a panic payload) so that nothing it does can change the
+/// answer of the call or unwind into C.
+fn quietly(f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        // Dropping this payload could panic again; leak it instead.
+        std::mem::forget(payload);
     }
 }
 
@@ -135,25 +135,6 @@ fn panic_text(payload: &(dyn Any + Send)) -> &str {
     } else {
         "(no message)"
     }
-}
-
-/// `PQHSM_LOG` (a `tracing` filter such as `debug` or `pqhsm=trace`) turns on logging to
-/// stderr; without it the module stays silent. A host that installed its own global
-/// subscriber keeps it.
-fn start_logging() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let Ok(filter) = std::env::var("PQHSM_LOG") else {
-            return;
-        };
-        let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("debug"));
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .with_ansi(false)
-            .try_init();
-    });
 }
 
 /// Tests that depend on whether the process-wide module exists hold this lock.

@@ -238,10 +238,15 @@ mod tests {
 
     #[test]
     fn initialize_finalize_and_again() {
-        let _g = crate::ceremony::TEST_STATE.lock().unwrap_or_else(|e| e.into_inner());
+        let _g = crate::ceremony::TEST_STATE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         isolated_data_dir();
         assert_eq!(C_Initialize(null_mut()), ck::CKR_OK);
-        assert_eq!(C_Initialize(null_mut()), ck::CKR_CRYPTOKI_ALREADY_INITIALIZED);
+        assert_eq!(
+            C_Initialize(null_mut()),
+            ck::CKR_CRYPTOKI_ALREADY_INITIALIZED
+        );
         let mut os_locking = args(true, ck::CKF_OS_LOCKING_OK);
         assert_eq!(init(&mut os_locking), ck::CKR_CRYPTOKI_ALREADY_INITIALIZED);
 
@@ -249,7 +254,10 @@ mod tests {
         assert_eq!(C_GetInfo(info.as_mut_ptr()), ck::CKR_OK);
         // SAFETY: C_GetInfo filled the struct.
         let info = unsafe { info.assume_init() };
-        assert_eq!((info.cryptokiVersion.major, info.cryptokiVersion.minor), (3, 2));
+        assert_eq!(
+            (info.cryptokiVersion.major, info.cryptokiVersion.minor),
+            (3, 2)
+        );
         assert_eq!(info.flags, 0);
         assert_eq!(&info.manufacturerID[..6], b"pqhsm ");
         assert!(info.manufacturerID[6..].iter().all(|&b| b == b' '));
@@ -257,13 +265,19 @@ mod tests {
         assert_eq!(C_GetInfo(null_mut()), ck::CKR_ARGUMENTS_BAD);
 
         let mut reserved = 0u8;
-        assert_eq!(C_Finalize(&mut reserved as *mut u8 as *mut c_void), ck::CKR_ARGUMENTS_BAD);
+        assert_eq!(
+            C_Finalize(&mut reserved as *mut u8 as *mut c_void),
+            ck::CKR_ARGUMENTS_BAD
+        );
         assert_eq!(C_Finalize(null_mut()), ck::CKR_OK);
         assert_eq!(C_Finalize(null_mut()), ck::CKR_CRYPTOKI_NOT_INITIALIZED);
         assert_eq!(C_GetInfo(null_mut()), ck::CKR_CRYPTOKI_NOT_INITIALIZED);
 
         // Again in the same process, this time with OS locking and no threads.
-        let mut a = args(true, ck::CKF_OS_LOCKING_OK | ck::CKF_LIBRARY_CANT_CREATE_OS_THREADS);
+        let mut a = args(
+            true,
+            ck::CKF_OS_LOCKING_OK | ck::CKF_LIBRARY_CANT_CREATE_OS_THREADS,
+        );
         assert_eq!(init(&mut a), ck::CKR_OK);
         assert_eq!(C_Finalize(null_mut()), ck::CKR_OK);
     }

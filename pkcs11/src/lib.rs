@@ -19,6 +19,7 @@ mod encryption;
 mod function_list;
 mod general;
 mod key_management;
+mod log;
 mod marshal;
 mod mechanism;
 mod message;
