@@ -7,6 +7,7 @@ use crate::attr::Attr;
 use crate::error::{err, ErrorKind, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -46,6 +47,8 @@ pub struct MemoryStore {
     serial: String,
     max_pin_failures: u32,
     inner: Mutex<Inner>,
+    listings: AtomicU64,
+    unseals: AtomicU64,
 }
 
 fn binding_of(public: &[Attr]) -> Vec<Attr> {
@@ -67,11 +70,21 @@ impl MemoryStore {
                 next_id: 1,
                 ..Inner::default()
             }),
+            listings: AtomicU64::new(0),
+            unseals: AtomicU64::new(0),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How often `objects()` and `unseal()` ran: tests hold the hot path to zero store reads.
+    pub fn reads(&self) -> (u64, u64) {
+        (
+            self.listings.load(Ordering::Relaxed),
+            self.unseals.load(Ordering::Relaxed),
+        )
     }
 
     /// Test hook: change a public attribute behind the module's back, as a hand edit of
@@ -203,6 +216,7 @@ impl Store for MemoryStore {
     }
 
     fn objects(&self) -> Result<Vec<StoredObject>> {
+        self.listings.fetch_add(1, Ordering::Relaxed);
         let g = self.lock();
         Ok(g.objects
             .iter()
@@ -277,6 +291,7 @@ impl Store for MemoryStore {
     }
 
     fn unseal(&self, mk: &MasterKey, id: ObjectId) -> Result<Vec<Attr>> {
+        self.unseals.fetch_add(1, Ordering::Relaxed);
         let g = self.lock();
         let Some(t) = g.token.as_ref() else {
             return err(ErrorKind::TokenNotRecognized, "token is not initialised");
