@@ -69,6 +69,29 @@ pub(crate) unsafe fn mechanism(p: *const ck::CK_MECHANISM) -> Result<Mechanism> 
     })
 }
 
+/// The mechanism of C_MessageEncryptInit / C_MessageDecryptInit. Each message brings its
+/// own parameters, but clients (the `cryptoki` crate among them) may also hand the
+/// CK_GCM_MESSAGE_PARAMS template to the init call. It is the same size as CK_GCM_PARAMS, so it
+/// must never be read as one; it is checked for size and otherwise left unread.
+///
+/// # Safety
+/// As [`mechanism`].
+pub(crate) unsafe fn message_mechanism(p: *const ck::CK_MECHANISM) -> Result<Mechanism> {
+    // SAFETY: forwarded contract.
+    let m = unsafe { crate::marshal::read(p, "pMechanism is NULL")? };
+    if m.mechanism != ck::CKM_AES_GCM {
+        // SAFETY: forwarded contract.
+        return unsafe { mechanism(p) };
+    }
+    match len(m.ulParameterLen)? {
+        0 => Ok(Mechanism::new(m.mechanism)),
+        n if n == size_of::<ck::CK_GCM_MESSAGE_PARAMS>() => Ok(Mechanism::new(m.mechanism)),
+        n => Err(param_invalid(format!(
+            "C_Message*Init with CKM_AES_GCM takes no parameter (or a CK_GCM_MESSAGE_PARAMS), got {n} bytes"
+        ))),
+    }
+}
+
 /// # Safety
 /// As [`mechanism`] for (p, n).
 unsafe fn parse_param(
@@ -704,6 +727,43 @@ mod tests {
         assert_eq!(
             kind(parse(ck::CKM_EDDSA, &e)),
             ck::CKR_MECHANISM_PARAM_INVALID
+        );
+    }
+
+    #[test]
+    fn message_init_never_reads_the_message_struct_as_gcm_params() {
+        let (mut iv, mut tag) = ([0u8; 12], [0u8; 16]);
+        // CKG_GENERATE with no fixed bits: read as CK_GCM_PARAMS, ivGenerator would become
+        // pAAD (address 1) and pTag the AAD length.
+        let mut g = message_params(&mut iv, &mut tag);
+        g.ulIvFixedBits = 0;
+        g.ivGenerator = ck::CKG_GENERATE;
+        let m = ck::CK_MECHANISM {
+            mechanism: ck::CKM_AES_GCM,
+            pParameter: &mut g as *mut _ as *mut c_void,
+            ulParameterLen: size_of::<ck::CK_GCM_MESSAGE_PARAMS>() as ck::CK_ULONG,
+        };
+        // SAFETY: m and g are valid; the struct is not dereferenced further.
+        assert_eq!(
+            unsafe { message_mechanism(&m) }.unwrap(),
+            Mechanism::new(ck::CKM_AES_GCM)
+        );
+        let m = ck::CK_MECHANISM {
+            ulParameterLen: 8,
+            ..m
+        };
+        // SAFETY: as above.
+        let e = unsafe { message_mechanism(&m) }.unwrap_err();
+        assert_eq!(e.ckr(), ck::CKR_MECHANISM_PARAM_INVALID);
+        let m = ck::CK_MECHANISM {
+            mechanism: ck::CKM_AES_GCM,
+            pParameter: ptr::null_mut(),
+            ulParameterLen: 0,
+        };
+        // SAFETY: no parameter.
+        assert_eq!(
+            unsafe { message_mechanism(&m) }.unwrap(),
+            Mechanism::new(ck::CKM_AES_GCM)
         );
     }
 

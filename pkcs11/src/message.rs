@@ -4,7 +4,7 @@
 
 use crate::ceremony::{call, declined, not_supported};
 use crate::marshal::{bytes, OutBuf};
-use crate::mechanism::{gcm_message, mechanism, Tag};
+use crate::mechanism::{gcm_message, message_mechanism, Tag};
 use cryptoki_sys as ck;
 use pqhsm::module::Output;
 use std::ffi::c_void;
@@ -17,7 +17,7 @@ pub extern "C" fn C_MessageEncryptInit(
 ) -> ck::CK_RV {
     call("C_MessageEncryptInit", |m| {
         // SAFETY: pMechanism points to a valid CK_MECHANISM.
-        m.message_encrypt_init(hSession, &unsafe { mechanism(pMechanism)? }, hKey)
+        m.message_encrypt_init(hSession, &unsafe { message_mechanism(pMechanism)? }, hKey)
     })
 }
 
@@ -123,7 +123,7 @@ pub extern "C" fn C_MessageDecryptInit(
 ) -> ck::CK_RV {
     call("C_MessageDecryptInit", |m| {
         // SAFETY: pMechanism points to a valid CK_MECHANISM.
-        m.message_decrypt_init(hSession, &unsafe { mechanism(pMechanism)? }, hKey)
+        m.message_decrypt_init(hSession, &unsafe { message_mechanism(pMechanism)? }, hKey)
     })
 }
 
