@@ -30,6 +30,9 @@ mod sign_verify;
 mod slot_token;
 mod template;
 
+#[cfg(test)]
+mod client_flow;
+
 pub use asynchronous::*;
 pub use digest::*;
 pub use dual::*;
