@@ -12,7 +12,27 @@ use std::sync::{Arc, PoisonError, RwLock};
 /// The module between C_Initialize and C_Finalize. Calls clone the Arc and release the
 /// lock at once, so a long operation never blocks another thread's C_Finalize; the last
 /// clone to go drops (and zeroizes) the module.
-static MODULE: RwLock<Option<Arc<Module>>> = RwLock::new(None);
+static MODULE: RwLock<Option<Loaded>> = RwLock::new(None);
+
+struct Loaded {
+    module: Arc<Module>,
+    /// The process that called C_Initialize. A child forked after it starts uninitialised
+    /// (spec: the child calls C_Initialize) and never touches the parent's store handles.
+    pid: u32,
+}
+
+impl Loaded {
+    fn here(&self) -> bool {
+        self.pid == std::process::id()
+    }
+}
+
+/// A module inherited across fork(): it belongs to the parent. Dropping it would close
+/// (and maybe checkpoint) store handles the parent still uses, so the child's copy is left
+/// alone; it is a copy of memory the child already has.
+fn abandon(inherited: Loaded) {
+    std::mem::forget(inherited);
+}
 
 /// Run `f` with the initialised module: CKR_CRYPTOKI_NOT_INITIALIZED when there is none.
 pub(crate) fn call(name: &'static str, f: impl FnOnce(&Module) -> Result<()>) -> ck::CK_RV {
@@ -55,13 +75,21 @@ pub(crate) fn initialize(opts: InitOptions) -> Result<()> {
     // The write lock is held while the module is built so that two racing C_Initialize
     // calls cannot both succeed.
     let mut slot = MODULE.write().unwrap_or_else(PoisonError::into_inner);
-    if slot.is_some() {
-        return Err(Error::new(
-            ErrorKind::AlreadyInitialized,
-            "C_Initialize was already called; call C_Finalize first",
-        ));
+    match slot.take() {
+        Some(loaded) if loaded.here() => {
+            *slot = Some(loaded);
+            return Err(Error::new(
+                ErrorKind::AlreadyInitialized,
+                "C_Initialize was already called; call C_Finalize first",
+            ));
+        }
+        Some(inherited) => abandon(inherited),
+        None => {}
     }
-    *slot = Some(Arc::new(Module::new(opts)?));
+    *slot = Some(Loaded {
+        module: Arc::new(Module::new(opts)?),
+        pid: std::process::id(),
+    });
     Ok(())
 }
 
@@ -82,17 +110,16 @@ pub(crate) fn finalize() -> Result<()> {
 }
 
 fn current() -> Result<Arc<Module>> {
-    MODULE
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-        .ok_or_else(not_initialised)
+    match &*MODULE.read().unwrap_or_else(PoisonError::into_inner) {
+        Some(loaded) if loaded.here() => Ok(loaded.module.clone()),
+        _ => Err(not_initialised()),
+    }
 }
 
 fn not_initialised() -> Error {
     Error::new(
         ErrorKind::NotInitialized,
-        "the library is not initialised: call C_Initialize first",
+        "the library is not initialised in this process: call C_Initialize first",
     )
 }
 

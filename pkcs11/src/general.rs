@@ -281,4 +281,49 @@ mod tests {
         assert_eq!(init(&mut a), ck::CKR_OK);
         assert_eq!(C_Finalize(null_mut()), ck::CKR_OK);
     }
+
+    /// A child forked after C_Initialize starts uninitialised, may initialise its own
+    /// module, and leaves the parent's module working.
+    #[test]
+    fn a_forked_child_initialises_its_own_module() {
+        let _g = crate::ceremony::TEST_STATE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        isolated_data_dir();
+        assert_eq!(C_Initialize(null_mut()), ck::CKR_OK);
+        let mut info = std::mem::MaybeUninit::<ck::CK_INFO>::zeroed();
+        // SAFETY: fork in a test; the child only calls into this library and _exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let code = (|| {
+                if C_GetInfo(info.as_mut_ptr()) != ck::CKR_CRYPTOKI_NOT_INITIALIZED {
+                    return 1;
+                }
+                if C_Initialize(null_mut()) != ck::CKR_OK {
+                    return 2;
+                }
+                if C_GetInfo(info.as_mut_ptr()) != ck::CKR_OK {
+                    return 3;
+                }
+                if C_Finalize(null_mut()) != ck::CKR_OK {
+                    return 4;
+                }
+                0
+            })();
+            // SAFETY: leave the child without running the parent's exit handlers.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: waiting for the child just forked.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "child did not exit normally");
+        assert_eq!(libc::WEXITSTATUS(status), 0, "child step that failed");
+        assert_eq!(
+            C_GetInfo(info.as_mut_ptr()),
+            ck::CKR_OK,
+            "the parent is unaffected"
+        );
+        assert_eq!(C_Finalize(null_mut()), ck::CKR_OK);
+    }
 }
