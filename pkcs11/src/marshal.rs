@@ -169,7 +169,13 @@ impl OutBuf {
     /// written and CKR_BUFFER_TOO_SMALL returned; the core kept the operation active).
     pub(crate) fn write(self, answer: Result<Output>) -> Result<()> {
         match answer {
-            Ok(Output::Len(n)) => self.set_len(n),
+            Ok(Output::Len(n)) if self.cap.is_none() => self.set_len(n),
+            // A length where bytes were asked for: never report success over a buffer
+            // nothing was written to.
+            Ok(Output::Len(_)) => Err(Error::new(
+                ErrorKind::General,
+                "the token answered a length where output was expected",
+            )),
             Ok(Output::Data(data)) => {
                 match self.cap {
                     Some(cap) if data.len() <= cap => {
@@ -341,6 +347,15 @@ mod tests {
             ck::CKR_BUFFER_TOO_SMALL
         );
         assert_eq!((n, small), (3, [0, 0]));
+
+        // A length-only answer to a call that gave a buffer is not a success.
+        n = 2;
+        // SAFETY: as above.
+        let ob = unsafe { OutBuf::new(small.as_mut_ptr(), &mut n) }.unwrap();
+        assert_eq!(
+            ob.write(Ok(Output::Len(2))).unwrap_err().ckr(),
+            ck::CKR_GENERAL_ERROR
+        );
 
         // Other errors leave the length alone.
         n = 2;
