@@ -7,7 +7,11 @@
 //! - `None` -> `Ok(Output::Len(n))`, the operation stays active;
 //! - capacity too small -> `Err(Error::buffer_too_small(n))`, the operation stays active;
 //! - otherwise `Ok(Output::Data(bytes))` and a single-part/final call ends the operation.
-//! Any other error ends the active operation, as the spec requires.
+//!
+//! Any other error ends the active operation, as the spec requires. An output computed
+//! for a length query or a short buffer is kept in the operation and returned by the
+//! retry (so a decryption or a signature is computed once, and a generated IV stays the
+//! same). Message-based operations end only the failed message, not the operation.
 
 mod crypto;
 mod keys;
@@ -171,6 +175,17 @@ impl Module {
         Module::with_backend(config, Arc::new(backend), opts)
     }
 
+    /// The module over the token directories under `data_dir` (`<data_dir>/tokens/<serial>/`),
+    /// ignoring `PQHSM_DATA_DIR` and `config.data_dir`: for the CLI's `--data-dir`.
+    pub fn with_data_dir(
+        config: Config,
+        data_dir: &std::path::Path,
+        opts: InitOptions,
+    ) -> Result<Module> {
+        let backend = crate::token::backend::DirBackend::in_dir(data_dir, &config);
+        Module::with_backend(config, Arc::new(backend), opts)
+    }
+
     /// The module over the stores of `backend` (tests use a `MemoryBackend`).
     /// `opts.no_os_threads` needs nothing: the core starts no threads.
     pub fn with_backend(
@@ -256,6 +271,7 @@ impl Module {
         let s = self.session(h)?;
         let mut ops = s.ops();
         let r = f(&mut ops);
+        drop(ops);
         r
     }
 
@@ -282,3 +298,5 @@ impl Module {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_keys;

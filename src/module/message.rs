@@ -2,14 +2,22 @@
 //! message ends that message; the operation stays for the next one until
 //! C_Message*Final or C_SessionCancel.
 
-use super::keyuse::{use_key, KeyUse, MESSAGE_DECRYPT, MESSAGE_ENCRYPT};
+use super::keyuse::{use_key, MESSAGE_DECRYPT, MESSAGE_ENCRYPT};
 use super::{Module, ObjectHandle, Output, SessionHandle};
 use crate::error::{err, ErrorKind, Result};
 use crate::mech::params::{GcmMessageParams, MechParam, Mechanism};
 use crate::session::message::MessageOp;
 use crate::session::ops::idle;
-use crate::session::{Ops, Session};
+use crate::session::Ops;
 use cryptoki_sys as ck;
+
+fn message_slot(ops: &mut Ops, encrypt: bool) -> &mut Option<MessageOp> {
+    if encrypt {
+        &mut ops.message_encrypt
+    } else {
+        &mut ops.message_decrypt
+    }
+}
 
 fn not_active<T>() -> Result<T> {
     err(
@@ -28,11 +36,7 @@ impl Module {
     ) -> Result<()> {
         let s = self.session(h)?;
         let mut ops = s.ops();
-        let (slot, u): (&mut Option<MessageOp>, &KeyUse) = if encrypt {
-            (&mut ops.message_encrypt, &MESSAGE_ENCRYPT)
-        } else {
-            (&mut ops.message_decrypt, &MESSAGE_DECRYPT)
-        };
+        let slot = message_slot(&mut ops, encrypt);
         idle(slot, "message-based")?;
         if m.ty != ck::CKM_AES_GCM {
             return err(
@@ -46,6 +50,11 @@ impl Module {
                 "C_Message*Init takes no parameter: IV and tag travel with each message",
             );
         }
+        let u = if encrypt {
+            &MESSAGE_ENCRYPT
+        } else {
+            &MESSAGE_DECRYPT
+        };
         let (_, k) = use_key(&s, m, key, u)?;
         *slot = Some(MessageOp::new(k, encrypt));
         Ok(())
@@ -58,32 +67,17 @@ impl Module {
         encrypt: bool,
         f: impl FnOnce(&mut MessageOp) -> Result<R>,
     ) -> Result<R> {
-        let s: std::sync::Arc<Session> = self.session(h)?;
-        let mut ops = s.ops();
-        let ops: &mut Ops = &mut ops;
-        let slot = if encrypt {
-            &mut ops.message_encrypt
-        } else {
-            &mut ops.message_decrypt
-        };
-        match slot.as_mut() {
+        self.with_ops(h, |ops| match message_slot(ops, encrypt).as_mut() {
             Some(op) => f(op),
             None => not_active(),
-        }
+        })
     }
 
     fn end_message(&self, h: SessionHandle, encrypt: bool) -> Result<()> {
-        let s = self.session(h)?;
-        let mut ops = s.ops();
-        let slot = if encrypt {
-            &mut ops.message_encrypt
-        } else {
-            &mut ops.message_decrypt
-        };
-        match slot.take() {
+        self.with_ops(h, |ops| match message_slot(ops, encrypt).take() {
             Some(_) => Ok(()),
             None => not_active(),
-        }
+        })
     }
 
     pub fn message_encrypt_init(

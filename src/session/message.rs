@@ -41,7 +41,7 @@ fn param_invalid<T>(msg: impl Into<String>) -> Result<T> {
 }
 
 fn tag_len(p: &GcmMessageParams) -> Result<usize> {
-    if p.tag_bits == 0 || p.tag_bits % 8 != 0 || p.tag_bits > 128 {
+    if p.tag_bits == 0 || !p.tag_bits.is_multiple_of(8) || p.tag_bits > 128 {
         return param_invalid(format!(
             "GCM tag length {} bits: use a multiple of 8 up to 128",
             p.tag_bits

@@ -87,6 +87,11 @@ impl MemoryStore {
         )
     }
 
+    /// The ids of the stored objects.
+    pub fn ids(&self) -> Vec<ObjectId> {
+        self.lock().objects.keys().copied().collect()
+    }
+
     /// Test hook: change a public attribute behind the module's back, as a hand edit of
     /// the database would (no resealing).
     pub fn tamper_public(&self, id: ObjectId, attr: Attr) {

@@ -35,21 +35,24 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
 }
 
 fn is_serial(name: &str) -> bool {
-    name.len() == 16
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    name.len() == 16 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl DirBackend {
+    /// Tokens under the data directory `config` names (see `Config::data_dir`).
     pub fn new(config: &Config) -> Result<Self> {
-        Ok(DirBackend {
-            tokens: config.data_dir()?.join("tokens"),
+        Ok(DirBackend::in_dir(&config.data_dir()?, config))
+    }
+
+    /// Tokens under `data_dir`, whatever the environment says.
+    pub fn in_dir(data_dir: &Path, config: &Config) -> Self {
+        DirBackend {
+            tokens: data_dir.join("tokens"),
             opts: StoreOptions {
                 kdf: config.kdf.to_store(),
                 max_pin_failures: config.policy.max_pin_failures,
             },
-        })
+        }
     }
 }
 
