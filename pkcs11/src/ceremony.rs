@@ -96,14 +96,18 @@ pub(crate) fn initialize(opts: InitOptions) -> Result<()> {
 /// C_Finalize: forget the module. Its secrets are zeroized when the last in-flight call
 /// that still holds it returns.
 pub(crate) fn finalize() -> Result<()> {
-    let module = MODULE
+    let loaded = MODULE
         .write()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    match module {
-        Some(m) => {
-            drop(m);
+    match loaded {
+        Some(loaded) if loaded.here() => {
+            drop(loaded);
             Ok(())
+        }
+        Some(inherited) => {
+            abandon(inherited);
+            Err(not_initialised())
         }
         None => Err(not_initialised()),
     }

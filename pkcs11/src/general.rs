@@ -300,6 +300,10 @@ mod tests {
                 if C_GetInfo(info.as_mut_ptr()) != ck::CKR_CRYPTOKI_NOT_INITIALIZED {
                     return 1;
                 }
+                // The parent's module is not the child's to finalise.
+                if C_Finalize(null_mut()) != ck::CKR_CRYPTOKI_NOT_INITIALIZED {
+                    return 5;
+                }
                 if C_Initialize(null_mut()) != ck::CKR_OK {
                     return 2;
                 }
