@@ -85,8 +85,8 @@ pub extern "C" fn C_GetInfo(pInfo: *mut ck::CK_INFO) -> ck::CK_RV {
     })
 }
 
-/// The crate version as a CK_VERSION: major.minor, minor capped at 99 as the spec's
-/// decimal convention expects.
+/// The crate version (major.minor) as a CK_VERSION; clients print the minor part as
+/// decimal digits, so it stays below 100.
 pub(crate) fn library_version() -> ck::CK_VERSION {
     let part = |s: &str| s.parse::<u8>().unwrap_or(0);
     ck::CK_VERSION {
