@@ -2,7 +2,7 @@
 //! and KEM encapsulation/decapsulation. Authenticated wrapping (3.2) is not offered.
 
 use crate::ceremony::{call, declined, not_supported};
-use crate::marshal::{arguments_bad, bytes, write, OutBuf};
+use crate::marshal::{arguments_bad, bytes, out_value, write, OutBuf};
 use crate::mechanism::mechanism;
 use crate::template::template;
 use cryptoki_sys as ck;
@@ -16,14 +16,13 @@ pub extern "C" fn C_GenerateKey(
     phKey: *mut ck::CK_OBJECT_HANDLE,
 ) -> ck::CK_RV {
     call("C_GenerateKey", |m| {
-        if phKey.is_null() {
-            return Err(arguments_bad("phKey is NULL"));
+        // SAFETY: pMechanism, pTemplate and phKey are valid as spec 5.15 describes.
+        unsafe {
+            let (mech, t) = (mechanism(pMechanism)?, template(pTemplate, ulCount)?);
+            out_value(phKey, "phKey is NULL", || {
+                m.generate_key(hSession, &mech, &t)
+            })
         }
-        // SAFETY: pMechanism and pTemplate are valid as spec 5.15 describes.
-        let (mech, t) = unsafe { (mechanism(pMechanism)?, template(pTemplate, ulCount)?) };
-        let h = m.generate_key(hSession, &mech, &t)?;
-        // SAFETY: phKey is non-NULL and points to a handle the caller owns.
-        unsafe { write(phKey, h, "phKey is NULL") }
     })
 }
 
@@ -92,20 +91,15 @@ pub extern "C" fn C_UnwrapKey(
     phKey: *mut ck::CK_OBJECT_HANDLE,
 ) -> ck::CK_RV {
     call("C_UnwrapKey", |m| {
-        if phKey.is_null() {
-            return Err(arguments_bad("phKey is NULL"));
+        // SAFETY: mechanism, wrapped bytes, template and phKey are valid as spec 5.15 describes.
+        unsafe {
+            let mech = mechanism(pMechanism)?;
+            let wrapped = bytes(pWrappedKey, ulWrappedKeyLen)?;
+            let t = template(pTemplate, ulAttributeCount)?;
+            out_value(phKey, "phKey is NULL", || {
+                m.unwrap_key(hSession, &mech, hUnwrappingKey, wrapped, &t)
+            })
         }
-        // SAFETY: mechanism, wrapped bytes and template are valid as spec 5.15 describes.
-        let (mech, wrapped, t) = unsafe {
-            (
-                mechanism(pMechanism)?,
-                bytes(pWrappedKey, ulWrappedKeyLen)?,
-                template(pTemplate, ulAttributeCount)?,
-            )
-        };
-        let h = m.unwrap_key(hSession, &mech, hUnwrappingKey, wrapped, &t)?;
-        // SAFETY: phKey is non-NULL and points to a handle the caller owns.
-        unsafe { write(phKey, h, "phKey is NULL") }
     })
 }
 
@@ -119,19 +113,16 @@ pub extern "C" fn C_DeriveKey(
     phKey: *mut ck::CK_OBJECT_HANDLE,
 ) -> ck::CK_RV {
     call("C_DeriveKey", |m| {
-        if phKey.is_null() {
-            return Err(arguments_bad("phKey is NULL"));
-        }
-        // SAFETY: mechanism and template are valid as spec 5.15 describes.
-        let (mech, t) = unsafe {
-            (
+        // SAFETY: mechanism, template and phKey are valid as spec 5.15 describes.
+        unsafe {
+            let (mech, t) = (
                 mechanism(pMechanism)?,
                 template(pTemplate, ulAttributeCount)?,
-            )
-        };
-        let h = m.derive_key(hSession, &mech, hBaseKey, &t)?;
-        // SAFETY: phKey is non-NULL and points to a handle the caller owns.
-        unsafe { write(phKey, h, "phKey is NULL") }
+            );
+            out_value(phKey, "phKey is NULL", || {
+                m.derive_key(hSession, &mech, hBaseKey, &t)
+            })
+        }
     })
 }
 
@@ -187,20 +178,15 @@ pub extern "C" fn C_DecapsulateKey(
     phKey: *mut ck::CK_OBJECT_HANDLE,
 ) -> ck::CK_RV {
     call("C_DecapsulateKey", |m| {
-        if phKey.is_null() {
-            return Err(arguments_bad("phKey is NULL"));
+        // SAFETY: mechanism, template, ciphertext and phKey are valid as the 3.2 spec describes.
+        unsafe {
+            let mech = mechanism(pMechanism)?;
+            let t = template(pTemplate, ulAttributeCount)?;
+            let ct = bytes(pCiphertext, ulCiphertextLen)?;
+            out_value(phKey, "phKey is NULL", || {
+                m.decapsulate_key(hSession, &mech, hPrivateKey, &t, ct)
+            })
         }
-        // SAFETY: mechanism, template and ciphertext are valid as the 3.2 spec describes.
-        let (mech, t, ct) = unsafe {
-            (
-                mechanism(pMechanism)?,
-                template(pTemplate, ulAttributeCount)?,
-                bytes(pCiphertext, ulCiphertextLen)?,
-            )
-        };
-        let h = m.decapsulate_key(hSession, &mech, hPrivateKey, &t, ct)?;
-        // SAFETY: phKey is non-NULL and points to a handle the caller owns.
-        unsafe { write(phKey, h, "phKey is NULL") }
     })
 }
 

@@ -83,6 +83,24 @@ pub(crate) unsafe fn write<T>(p: *mut T, v: T, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The shape of calls that answer one value through a pointer (a new handle, an info
+/// struct, a size): the pointer is checked before the core acts, then written.
+///
+/// # Safety
+/// When non-NULL, `p` must be valid for writes of a `T`.
+pub(crate) unsafe fn out_value<T>(
+    p: *mut T,
+    what: &str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<()> {
+    if p.is_null() {
+        return Err(arguments_bad(what));
+    }
+    let v = f()?;
+    // SAFETY: forwarded contract; `p` is non-NULL.
+    unsafe { write(p, v, what) }
+}
+
 /// A space-padded fixed-length field (labels, manufacturer IDs): truncated on a character
 /// boundary when too long, never NUL-terminated.
 pub(crate) fn padded<const N: usize>(s: &str) -> [u8; N] {
@@ -271,6 +289,33 @@ mod tests {
         let p = b"1234";
         // SAFETY: p is valid for 4 bytes.
         assert_eq!(unsafe { pin(p.as_ptr(), 4) }.unwrap(), b"1234");
+    }
+
+    #[test]
+    fn out_value_checks_before_acting() {
+        let mut called = false;
+        // SAFETY: NULL is refused before anything runs.
+        let e = unsafe {
+            out_value(ptr::null_mut::<ck::CK_ULONG>(), "phKey is NULL", || {
+                called = true;
+                Ok(1)
+            })
+        };
+        assert_eq!(
+            (e.unwrap_err().ckr(), called),
+            (ck::CKR_ARGUMENTS_BAD, false)
+        );
+        let mut h: ck::CK_ULONG = 0;
+        // SAFETY: h is a valid CK_ULONG.
+        unsafe { out_value(&mut h, "x", || Ok(42)) }.unwrap();
+        assert_eq!(h, 42);
+        // SAFETY: as above; a failing core call writes nothing.
+        let e = unsafe {
+            out_value(&mut h, "x", || {
+                Err(Error::new(ErrorKind::KeyHandleInvalid, "k"))
+            })
+        };
+        assert_eq!((e.unwrap_err().ckr(), h), (ck::CKR_KEY_HANDLE_INVALID, 42));
     }
 
     #[test]

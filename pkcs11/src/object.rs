@@ -2,7 +2,7 @@
 //! and writes, and search. Templates are converted in `template`; policy is the core's.
 
 use crate::ceremony::call;
-use crate::marshal::{arguments_bad, len, write};
+use crate::marshal::{arguments_bad, len, out_value, write};
 use crate::template::{attr_requests, template, write_answers};
 use cryptoki_sys as ck;
 use pqhsm::{Error, ErrorKind};
@@ -16,14 +16,14 @@ pub extern "C" fn C_CreateObject(
     phObject: *mut ck::CK_OBJECT_HANDLE,
 ) -> ck::CK_RV {
     call("C_CreateObject", |m| {
-        if phObject.is_null() {
-            return Err(arguments_bad("phObject is NULL"));
+        // SAFETY: pTemplate holds ulCount attributes with valid values and phObject, when
+        // non-NULL, points to a handle the caller owns (spec 5.7).
+        unsafe {
+            let t = template(pTemplate, ulCount)?;
+            out_value(phObject, "phObject is NULL", || {
+                m.create_object(hSession, &t)
+            })
         }
-        // SAFETY: pTemplate holds ulCount attributes with valid values (spec 5.7).
-        let t = unsafe { template(pTemplate, ulCount)? };
-        let h = m.create_object(hSession, &t)?;
-        // SAFETY: phObject is non-NULL and points to a handle the caller owns.
-        unsafe { write(phObject, h, "phObject is NULL") }
     })
 }
 
@@ -36,14 +36,14 @@ pub extern "C" fn C_CopyObject(
     phNewObject: *mut ck::CK_OBJECT_HANDLE,
 ) -> ck::CK_RV {
     call("C_CopyObject", |m| {
-        if phNewObject.is_null() {
-            return Err(arguments_bad("phNewObject is NULL"));
+        // SAFETY: pTemplate holds ulCount attributes with valid values and phNewObject, when
+        // non-NULL, points to a handle the caller owns (spec 5.7).
+        unsafe {
+            let t = template(pTemplate, ulCount)?;
+            out_value(phNewObject, "phNewObject is NULL", || {
+                m.copy_object(hSession, hObject, &t)
+            })
         }
-        // SAFETY: pTemplate holds ulCount attributes with valid values (spec 5.7).
-        let t = unsafe { template(pTemplate, ulCount)? };
-        let h = m.copy_object(hSession, hObject, &t)?;
-        // SAFETY: phNewObject is non-NULL and points to a handle the caller owns.
-        unsafe { write(phNewObject, h, "phNewObject is NULL") }
     })
 }
 
@@ -62,12 +62,9 @@ pub extern "C" fn C_GetObjectSize(
     pulSize: *mut ck::CK_ULONG,
 ) -> ck::CK_RV {
     call("C_GetObjectSize", |m| {
-        if pulSize.is_null() {
-            return Err(arguments_bad("pulSize is NULL"));
-        }
-        let size = m.object_size(hSession, hObject)?;
-        // SAFETY: pulSize is non-NULL and points to a CK_ULONG the caller owns.
-        unsafe { write(pulSize, size as ck::CK_ULONG, "pulSize is NULL") }
+        let size = || m.object_size(hSession, hObject).map(|s| s as ck::CK_ULONG);
+        // SAFETY: pulSize, when non-NULL, points to a CK_ULONG the caller owns.
+        unsafe { out_value(pulSize, "pulSize is NULL", size) }
     })
 }
 

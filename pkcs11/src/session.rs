@@ -3,7 +3,7 @@
 //! operation-state calls this token declines.
 
 use crate::ceremony::{call, declined, not_supported};
-use crate::marshal::{arguments_bad, pin, write};
+use crate::marshal::{out_value, pin};
 use cryptoki_sys as ck;
 use pqhsm::{Error, ErrorKind};
 use std::ffi::c_void;
@@ -19,12 +19,12 @@ pub extern "C" fn C_OpenSession(
     call("C_OpenSession", |m| {
         // Notification callbacks are optional for a library (spec 5.6); none are made.
         let _ = (pApplication, Notify);
-        if phSession.is_null() {
-            return Err(arguments_bad("phSession is NULL"));
+        // SAFETY: phSession, when non-NULL, points to a handle the caller owns.
+        unsafe {
+            out_value(phSession, "phSession is NULL", || {
+                m.open_session(slotID, flags)
+            })
         }
-        let h = m.open_session(slotID, flags)?;
-        // SAFETY: phSession is non-NULL and points to a handle the caller owns.
-        unsafe { write(phSession, h, "phSession is NULL") }
     })
 }
 
@@ -44,18 +44,17 @@ pub extern "C" fn C_GetSessionInfo(
     pInfo: *mut ck::CK_SESSION_INFO,
 ) -> ck::CK_RV {
     call("C_GetSessionInfo", |m| {
-        if pInfo.is_null() {
-            return Err(arguments_bad("pInfo is NULL"));
-        }
-        let s = m.session_info(hSession)?;
-        let info = ck::CK_SESSION_INFO {
-            slotID: s.slot_id,
-            state: s.state,
-            flags: s.flags,
-            ulDeviceError: s.device_error as ck::CK_ULONG,
+        let info = || {
+            let s = m.session_info(hSession)?;
+            Ok(ck::CK_SESSION_INFO {
+                slotID: s.slot_id,
+                state: s.state,
+                flags: s.flags,
+                ulDeviceError: s.device_error as ck::CK_ULONG,
+            })
         };
-        // SAFETY: pInfo is non-NULL and points to a CK_SESSION_INFO the caller owns.
-        unsafe { write(pInfo, info, "pInfo is NULL") }
+        // SAFETY: pInfo, when non-NULL, points to a CK_SESSION_INFO the caller owns.
+        unsafe { out_value(pInfo, "pInfo is NULL", info) }
     })
 }
 
@@ -69,12 +68,12 @@ pub extern "C" fn C_GetSessionValidationFlags(
 ) -> ck::CK_RV {
     call("C_GetSessionValidationFlags", |m| {
         let _ = type_;
-        if pFlags.is_null() {
-            return Err(arguments_bad("pFlags is NULL"));
+        // SAFETY: pFlags, when non-NULL, points to a CK_FLAGS the caller owns.
+        unsafe {
+            out_value(pFlags, "pFlags is NULL", || {
+                m.session_info(hSession).map(|_| 0)
+            })
         }
-        m.session_info(hSession)?;
-        // SAFETY: pFlags is non-NULL and points to a CK_FLAGS the caller owns.
-        unsafe { write(pFlags, 0, "pFlags is NULL") }
     })
 }
 

@@ -3,7 +3,7 @@
 //! decided here.
 
 use crate::ceremony::call;
-use crate::marshal::{arguments_bad, padded, pin, read, unpadded, version, write, write_list};
+use crate::marshal::{out_value, padded, pin, read, unpadded, version, write_list};
 use cryptoki_sys as ck;
 use pqhsm::{Error, ErrorKind};
 use std::ffi::c_void;
@@ -24,19 +24,18 @@ pub extern "C" fn C_GetSlotList(
 #[no_mangle]
 pub extern "C" fn C_GetSlotInfo(slotID: ck::CK_SLOT_ID, pInfo: *mut ck::CK_SLOT_INFO) -> ck::CK_RV {
     call("C_GetSlotInfo", |m| {
-        if pInfo.is_null() {
-            return Err(arguments_bad("pInfo is NULL"));
-        }
-        let s = m.slot_info(slotID)?;
-        let info = ck::CK_SLOT_INFO {
-            slotDescription: padded(&s.description),
-            manufacturerID: padded(&s.manufacturer),
-            flags: s.flags,
-            hardwareVersion: version(s.hardware_version),
-            firmwareVersion: version(s.firmware_version),
+        let info = || {
+            let s = m.slot_info(slotID)?;
+            Ok(ck::CK_SLOT_INFO {
+                slotDescription: padded(&s.description),
+                manufacturerID: padded(&s.manufacturer),
+                flags: s.flags,
+                hardwareVersion: version(s.hardware_version),
+                firmwareVersion: version(s.firmware_version),
+            })
         };
-        // SAFETY: pInfo is non-NULL and points to a CK_SLOT_INFO the caller owns.
-        unsafe { write(pInfo, info, "pInfo is NULL") }
+        // SAFETY: pInfo, when non-NULL, points to a CK_SLOT_INFO the caller owns.
+        unsafe { out_value(pInfo, "pInfo is NULL", info) }
     })
 }
 
@@ -51,32 +50,31 @@ pub extern "C" fn C_GetTokenInfo(
     pInfo: *mut ck::CK_TOKEN_INFO,
 ) -> ck::CK_RV {
     call("C_GetTokenInfo", |m| {
-        if pInfo.is_null() {
-            return Err(arguments_bad("pInfo is NULL"));
-        }
-        let t = m.token_info(slotID)?;
-        let info = ck::CK_TOKEN_INFO {
-            label: padded(&t.label),
-            manufacturerID: padded(&t.manufacturer),
-            model: padded(&t.model),
-            serialNumber: padded(&t.serial),
-            flags: t.flags,
-            ulMaxSessionCount: count(t.max_session_count),
-            ulSessionCount: count(t.session_count),
-            ulMaxRwSessionCount: count(t.max_rw_session_count),
-            ulRwSessionCount: count(t.rw_session_count),
-            ulMaxPinLen: t.max_pin_len as ck::CK_ULONG,
-            ulMinPinLen: t.min_pin_len as ck::CK_ULONG,
-            ulTotalPublicMemory: count(t.total_public_memory),
-            ulFreePublicMemory: count(t.free_public_memory),
-            ulTotalPrivateMemory: count(t.total_private_memory),
-            ulFreePrivateMemory: count(t.free_private_memory),
-            hardwareVersion: version(t.hardware_version),
-            firmwareVersion: version(t.firmware_version),
-            utcTime: padded(&t.utc_time),
+        let info = || {
+            let t = m.token_info(slotID)?;
+            Ok(ck::CK_TOKEN_INFO {
+                label: padded(&t.label),
+                manufacturerID: padded(&t.manufacturer),
+                model: padded(&t.model),
+                serialNumber: padded(&t.serial),
+                flags: t.flags,
+                ulMaxSessionCount: count(t.max_session_count),
+                ulSessionCount: count(t.session_count),
+                ulMaxRwSessionCount: count(t.max_rw_session_count),
+                ulRwSessionCount: count(t.rw_session_count),
+                ulMaxPinLen: t.max_pin_len as ck::CK_ULONG,
+                ulMinPinLen: t.min_pin_len as ck::CK_ULONG,
+                ulTotalPublicMemory: count(t.total_public_memory),
+                ulFreePublicMemory: count(t.free_public_memory),
+                ulTotalPrivateMemory: count(t.total_private_memory),
+                ulFreePrivateMemory: count(t.free_private_memory),
+                hardwareVersion: version(t.hardware_version),
+                firmwareVersion: version(t.firmware_version),
+                utcTime: padded(&t.utc_time),
+            })
         };
-        // SAFETY: pInfo is non-NULL and points to a CK_TOKEN_INFO the caller owns.
-        unsafe { write(pInfo, info, "pInfo is NULL") }
+        // SAFETY: pInfo, when non-NULL, points to a CK_TOKEN_INFO the caller owns.
+        unsafe { out_value(pInfo, "pInfo is NULL", info) }
     })
 }
 
@@ -87,9 +85,6 @@ pub extern "C" fn C_GetMechanismList(
     pulCount: *mut ck::CK_ULONG,
 ) -> ck::CK_RV {
     call("C_GetMechanismList", |m| {
-        if pulCount.is_null() {
-            return Err(arguments_bad("pulCount is NULL"));
-        }
         let mechs = m.mechanism_list(slotID)?;
         // SAFETY: pulCount and pMechanismList follow the counted-list contract (spec 5.5).
         unsafe { write_list(pMechanismList, pulCount, &mechs) }
@@ -103,17 +98,16 @@ pub extern "C" fn C_GetMechanismInfo(
     pInfo: *mut ck::CK_MECHANISM_INFO,
 ) -> ck::CK_RV {
     call("C_GetMechanismInfo", |m| {
-        if pInfo.is_null() {
-            return Err(arguments_bad("pInfo is NULL"));
-        }
-        let i = m.mechanism_info(slotID, type_)?;
-        let info = ck::CK_MECHANISM_INFO {
-            ulMinKeySize: i.min_key_size as ck::CK_ULONG,
-            ulMaxKeySize: i.max_key_size as ck::CK_ULONG,
-            flags: i.flags,
+        let info = || {
+            let i = m.mechanism_info(slotID, type_)?;
+            Ok(ck::CK_MECHANISM_INFO {
+                ulMinKeySize: i.min_key_size as ck::CK_ULONG,
+                ulMaxKeySize: i.max_key_size as ck::CK_ULONG,
+                flags: i.flags,
+            })
         };
-        // SAFETY: pInfo is non-NULL and points to a CK_MECHANISM_INFO the caller owns.
-        unsafe { write(pInfo, info, "pInfo is NULL") }
+        // SAFETY: pInfo, when non-NULL, points to a CK_MECHANISM_INFO the caller owns.
+        unsafe { out_value(pInfo, "pInfo is NULL", info) }
     })
 }
 
