@@ -509,7 +509,7 @@ fn kw_wrap(key: &[u8], kwp: bool, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let ok = if kwp {
         !data.is_empty()
     } else {
-        data.len() >= 16 && data.len() % 8 == 0
+        data.len() >= 16 && data.len().is_multiple_of(8)
     };
     if !ok {
         let need = if kwp {
@@ -546,7 +546,7 @@ fn kw_wrap(key: &[u8], kwp: bool, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
 
 fn kw_unwrap(key: &[u8], kwp: bool, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let min = if kwp { 16 } else { 24 };
-    if data.len() < min || data.len() % 8 != 0 {
+    if data.len() < min || !data.len().is_multiple_of(8) {
         return err(
             ErrorKind::EncryptedDataLenRange,
             format!("wrapped data must be a multiple of 8 bytes, at least {min}"),

@@ -34,7 +34,10 @@ where
         (Zeroizing::new(prk.to_vec()), hk)
     } else {
         let hk = hkdf::Hkdf::<H>::from_prk(ikm).map_err(|_| {
-            Error::new(ErrorKind::KeySizeRange, format!("HKDF expand needs a pseudorandom key of at least {hash_len} bytes"))
+            Error::new(
+                ErrorKind::KeySizeRange,
+                format!("HKDF expand needs a pseudorandom key of at least {hash_len} bytes"),
+            )
         })?;
         (Zeroizing::new(Vec::new()), hk)
     };
@@ -49,11 +52,17 @@ where
         };
     }
     let Some(len) = out_len else {
-        return err(ErrorKind::TemplateIncomplete, "HKDF expand needs CKA_VALUE_LEN for the derived key");
+        return err(
+            ErrorKind::TemplateIncomplete,
+            "HKDF expand needs CKA_VALUE_LEN for the derived key",
+        );
     };
     let mut okm = Zeroizing::new(vec![0u8; len]);
     hk.expand(info, &mut okm).map_err(|_| {
-        Error::new(ErrorKind::TemplateInconsistent, format!("HKDF can derive at most {} bytes", 255 * hash_len))
+        Error::new(
+            ErrorKind::TemplateInconsistent,
+            format!("HKDF can derive at most {} bytes", 255 * hash_len),
+        )
     })?;
     Ok(okm)
 }
@@ -64,11 +73,24 @@ fn hkdf_derive(
     salt_key: Option<&KeyMaterial>,
     out_len: Option<usize>,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let MechParam::Hkdf { extract, expand, prf, salt, info } = &m.param else {
-        return err(ErrorKind::MechanismParamInvalid, "CKM_HKDF_DERIVE needs CK_HKDF_PARAMS");
+    let MechParam::Hkdf {
+        extract,
+        expand,
+        prf,
+        salt,
+        info,
+    } = &m.param
+    else {
+        return err(
+            ErrorKind::MechanismParamInvalid,
+            "CKM_HKDF_DERIVE needs CK_HKDF_PARAMS",
+        );
     };
     if !extract && !expand {
-        return err(ErrorKind::MechanismParamInvalid, "CK_HKDF_PARAMS must ask for extract, expand or both");
+        return err(
+            ErrorKind::MechanismParamInvalid,
+            "CK_HKDF_PARAMS must ask for extract, expand or both",
+        );
     }
     let ikm = base.secret(HKDF_KEYS)?;
     let salt: Option<&[u8]> = match (salt, *extract) {
@@ -76,14 +98,22 @@ fn hkdf_derive(
         (HkdfSalt::Data(d), true) => Some(d),
         (HkdfSalt::Key(_), true) => match salt_key {
             Some(k) => Some(k.secret(HKDF_KEYS)?),
-            None => return err(ErrorKind::MechanismParamInvalid, "the HKDF salt key was not given"),
+            None => {
+                return err(
+                    ErrorKind::MechanismParamInvalid,
+                    "the HKDF salt key was not given",
+                )
+            }
         },
     };
     match *prf {
         ck::CKM_SHA256 => hkdf_with::<sha2::Sha256>(*extract, *expand, salt, ikm, info, out_len),
         ck::CKM_SHA384 => hkdf_with::<sha2::Sha384>(*extract, *expand, salt, ikm, info, out_len),
         ck::CKM_SHA512 => hkdf_with::<sha2::Sha512>(*extract, *expand, salt, ikm, info, out_len),
-        other => err(ErrorKind::MechanismParamInvalid, format!("HKDF supports SHA-256/384/512, not mechanism {other:#x}")),
+        other => err(
+            ErrorKind::MechanismParamInvalid,
+            format!("HKDF supports SHA-256/384/512, not mechanism {other:#x}"),
+        ),
     }
 }
 
@@ -100,7 +130,10 @@ impl Family for Kdf {
 
     fn generate_key(&self, m: &Mechanism, t: &Template) -> Result<(ck::CK_KEY_TYPE, KeyAttrs)> {
         if m.param != MechParam::None {
-            return err(ErrorKind::MechanismParamInvalid, "key generation takes no parameter");
+            return err(
+                ErrorKind::MechanismParamInvalid,
+                "key generation takes no parameter",
+            );
         }
         Ok((ck::CKK_HKDF, random_secret(value_len(m, t)?)))
     }
@@ -113,13 +146,28 @@ mod tests {
     use crate::mech::wycheproof_tests::run;
 
     fn key(v: &[u8]) -> KeyMaterial {
-        KeyMaterial::Secret { key_type: ck::CKK_GENERIC_SECRET, value: Zeroizing::new(v.to_vec()) }
+        KeyMaterial::Secret {
+            key_type: ck::CKK_GENERIC_SECRET,
+            value: Zeroizing::new(v.to_vec()),
+        }
     }
 
-    fn hkdf(extract: bool, expand: bool, prf: ck::CK_MECHANISM_TYPE, salt: HkdfSalt, info: &[u8]) -> Mechanism {
+    fn hkdf(
+        extract: bool,
+        expand: bool,
+        prf: ck::CK_MECHANISM_TYPE,
+        salt: HkdfSalt,
+        info: &[u8],
+    ) -> Mechanism {
         Mechanism {
             ty: ck::CKM_HKDF_DERIVE,
-            param: MechParam::Hkdf { extract, expand, prf, salt, info: info.to_vec() },
+            param: MechParam::Hkdf {
+                extract,
+                expand,
+                prf,
+                salt,
+                info: info.to_vec(),
+            },
         }
     }
 
@@ -128,38 +176,105 @@ mod tests {
         let ikm = key(&[0x0b; 22]);
         let salt = hex::decode("000102030405060708090a0b0c").unwrap();
         let info = hex::decode("f0f1f2f3f4f5f6f7f8f9").unwrap();
-        let both = derive(&hkdf(true, true, ck::CKM_SHA256, HkdfSalt::Data(salt.clone()), &info), &ikm, None, Some(42))
-            .unwrap();
+        let both = derive(
+            &hkdf(
+                true,
+                true,
+                ck::CKM_SHA256,
+                HkdfSalt::Data(salt.clone()),
+                &info,
+            ),
+            &ikm,
+            None,
+            Some(42),
+        )
+        .unwrap();
         assert_eq!(
             hex::encode(&*both),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
         );
-        let prk = derive(&hkdf(true, false, ck::CKM_SHA256, HkdfSalt::Data(salt.clone()), b""), &ikm, None, None).unwrap();
+        let prk = derive(
+            &hkdf(
+                true,
+                false,
+                ck::CKM_SHA256,
+                HkdfSalt::Data(salt.clone()),
+                b"",
+            ),
+            &ikm,
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(prk.len(), 32);
-        let okm = derive(&hkdf(false, true, ck::CKM_SHA256, HkdfSalt::Null, &info), &key(&prk), None, Some(42)).unwrap();
+        let okm = derive(
+            &hkdf(false, true, ck::CKM_SHA256, HkdfSalt::Null, &info),
+            &key(&prk),
+            None,
+            Some(42),
+        )
+        .unwrap();
         assert_eq!(okm, both);
-        let by_key =
-            derive(&hkdf(true, true, ck::CKM_SHA256, HkdfSalt::Key(7), &info), &ikm, Some(&key(&salt)), Some(42)).unwrap();
+        let by_key = derive(
+            &hkdf(true, true, ck::CKM_SHA256, HkdfSalt::Key(7), &info),
+            &ikm,
+            Some(&key(&salt)),
+            Some(42),
+        )
+        .unwrap();
         assert_eq!(by_key, both);
     }
 
     #[test]
     fn bad_parameters_are_refused() {
         let ikm = key(&[1; 32]);
-        let e = derive(&hkdf(false, false, ck::CKM_SHA256, HkdfSalt::Null, b""), &ikm, None, Some(32)).unwrap_err();
+        let e = derive(
+            &hkdf(false, false, ck::CKM_SHA256, HkdfSalt::Null, b""),
+            &ikm,
+            None,
+            Some(32),
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::MechanismParamInvalid);
-        let e = derive(&hkdf(true, true, ck::CKM_SHA_1, HkdfSalt::Null, b""), &ikm, None, Some(32)).unwrap_err();
+        let e = derive(
+            &hkdf(true, true, ck::CKM_SHA_1, HkdfSalt::Null, b""),
+            &ikm,
+            None,
+            Some(32),
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::MechanismParamInvalid);
-        let e = derive(&hkdf(true, true, ck::CKM_SHA256, HkdfSalt::Key(3), b""), &ikm, None, Some(32)).unwrap_err();
+        let e = derive(
+            &hkdf(true, true, ck::CKM_SHA256, HkdfSalt::Key(3), b""),
+            &ikm,
+            None,
+            Some(32),
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::MechanismParamInvalid);
-        let aes = KeyMaterial::Secret { key_type: ck::CKK_AES, value: Zeroizing::new(vec![0; 16]) };
-        let e = derive(&hkdf(true, true, ck::CKM_SHA256, HkdfSalt::Null, b""), &aes, None, Some(32)).unwrap_err();
+        let aes = KeyMaterial::Secret {
+            key_type: ck::CKK_AES,
+            value: Zeroizing::new(vec![0; 16]),
+        };
+        let e = derive(
+            &hkdf(true, true, ck::CKM_SHA256, HkdfSalt::Null, b""),
+            &aes,
+            None,
+            Some(32),
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::KeyTypeInconsistent);
     }
 
     fn wycheproof_hkdf(file: &str, prf: ck::CK_MECHANISM_TYPE) {
         let t = run(file, |c| {
-            let m = hkdf(true, true, prf, HkdfSalt::Data(c.hex("salt")), &c.hex("info"));
+            let m = hkdf(
+                true,
+                true,
+                prf,
+                HkdfSalt::Data(c.hex("salt")),
+                &c.hex("info"),
+            );
             let out = derive(&m, &key(&c.hex("ikm")), None, Some(c.num("size") as usize));
             out.is_ok_and(|okm| *okm == c.hex("okm"))
         });

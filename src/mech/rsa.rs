@@ -5,7 +5,7 @@
 use super::digest::{hasher, output_len};
 use super::family::{unsupported, Family};
 use super::keys::required;
-use super::ops::{Input, OneShotSign, OneShotVerify, WholeInput};
+use super::ops::{CipherFn, Input, OneShotSign, OneShotVerify, WholeInput};
 use super::params::{MechParam, MechType, Mechanism};
 use super::table::{RSA_MAX_BITS, RSA_MIN_BITS};
 use super::{AttrSource, CipherOp, GeneratedPair, KeyAttrs, KeyMaterial, SignOp, VerifyOp};
@@ -498,7 +498,7 @@ fn encrypt_op(m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn CipherOp>> {
             "the data is too long for this RSA key and padding",
         )
     };
-    let run: Box<dyn FnMut(&[u8]) -> Result<Zeroizing<Vec<u8>>> + Send> = match m.ty {
+    let run: CipherFn = match m.ty {
         ck::CKM_RSA_PKCS => {
             no_param(m)?;
             Box::new(move |data| {
@@ -540,7 +540,7 @@ fn decrypt_op(m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn CipherOp>> {
             "RSA decryption failed: wrong key or corrupted data",
         )
     };
-    let run: Box<dyn FnMut(&[u8]) -> Result<Zeroizing<Vec<u8>>> + Send> = match m.ty {
+    let run: CipherFn = match m.ty {
         ck::CKM_RSA_PKCS => {
             no_param(m)?;
             Box::new(move |data| {
@@ -635,6 +635,7 @@ impl Family for Rsa {
                 "RSA key pair generation needs CKA_MODULUS_BITS",
             );
         };
+        #[allow(clippy::unnecessary_cast)] // CK_ULONG is 32 bits on some targets
         check_size(bits as u64)?;
         let e = match public.get(ck::CKA_PUBLIC_EXPONENT) {
             Some(v) => bigint(v)?,

@@ -127,23 +127,48 @@ mod tests {
     use zeroize::Zeroizing;
 
     fn secret(key_type: ck::CK_KEY_TYPE, len: usize) -> KeyMaterial {
-        KeyMaterial::Secret { key_type, value: Zeroizing::new(vec![0x42; len]) }
+        KeyMaterial::Secret {
+            key_type,
+            value: Zeroizing::new(vec![0x42; len]),
+        }
     }
 
     /// A private and a public key of this type (the same key for secret keys).
     fn keys_for(key_type: ck::CK_KEY_TYPE) -> (KeyMaterial, KeyMaterial) {
         let pair = |m, t: Vec<Attr>| {
-            let g = mech::generate_key_pair(&Mechanism::new(m), &Template::new(t).unwrap(), &Template::default())
-                .unwrap();
-            let prv = Template::new(g.private_key.public.iter().chain(&g.private_key.secret).cloned().collect());
+            let g = mech::generate_key_pair(
+                &Mechanism::new(m),
+                &Template::new(t).unwrap(),
+                &Template::default(),
+            )
+            .unwrap();
+            let prv = Template::new(
+                g.private_key
+                    .public
+                    .iter()
+                    .chain(&g.private_key.secret)
+                    .cloned()
+                    .collect(),
+            );
             (
                 keys::load(ck::CKO_PRIVATE_KEY, g.key_type, &prv.unwrap()).unwrap(),
-                keys::load(ck::CKO_PUBLIC_KEY, g.key_type, &Template::new(g.public_key).unwrap()).unwrap(),
+                keys::load(
+                    ck::CKO_PUBLIC_KEY,
+                    g.key_type,
+                    &Template::new(g.public_key).unwrap(),
+                )
+                .unwrap(),
             )
         };
         match key_type {
-            ck::CKK_RSA => pair(ck::CKM_RSA_PKCS_KEY_PAIR_GEN, vec![Attr::ulong(ck::CKA_MODULUS_BITS, 2048)]),
-            ck::CKK_EC => pair(ck::CKM_EC_KEY_PAIR_GEN, vec![Attr::new(ck::CKA_EC_PARAMS, Curve::P256.ec_params())]),
+            ck::CKK_RSA => pair(
+                ck::CKM_RSA_PKCS_KEY_PAIR_GEN,
+                vec![Attr::ulong(ck::CKA_MODULUS_BITS, 2048)],
+            ),
+            ck::CKK_EC => pair(
+                ck::CKM_EC_KEY_PAIR_GEN,
+                vec![Attr::new(ck::CKA_EC_PARAMS, Curve::P256.ec_params())],
+            ),
             ck::CKK_EC_EDWARDS => pair(ck::CKM_EC_EDWARDS_KEY_PAIR_GEN, vec![]),
             ck::CKK_AES => (secret(ck::CKK_AES, 32), secret(ck::CKK_AES, 32)),
             t => (secret(t, 32), secret(t, 32)),
@@ -154,17 +179,44 @@ mod tests {
     fn param(ty: MechType, peer: &KeyMaterial) -> MechParam {
         match ty {
             ck::CKM_AES_CBC | ck::CKM_AES_CBC_PAD => MechParam::Bytes(vec![0; 16]),
-            ck::CKM_AES_CTR => MechParam::Ctr { counter_bits: 32, cb: [0; 16] },
-            ck::CKM_AES_GCM => MechParam::Gcm { iv: vec![1; 12], aad: vec![], tag_bits: 128 },
-            ck::CKM_RSA_PKCS_PSS | ck::CKM_SHA256_RSA_PKCS_PSS => {
-                MechParam::Pss { hash: ck::CKM_SHA256, mgf: ck::CKG_MGF1_SHA256, salt_len: 32 }
-            }
-            ck::CKM_SHA384_RSA_PKCS_PSS => MechParam::Pss { hash: ck::CKM_SHA384, mgf: ck::CKG_MGF1_SHA384, salt_len: 48 },
-            ck::CKM_SHA512_RSA_PKCS_PSS => MechParam::Pss { hash: ck::CKM_SHA512, mgf: ck::CKG_MGF1_SHA512, salt_len: 64 },
-            ck::CKM_RSA_PKCS_OAEP => MechParam::Oaep { hash: ck::CKM_SHA256, mgf: ck::CKG_MGF1_SHA256, label: vec![] },
+            ck::CKM_AES_CTR => MechParam::Ctr {
+                counter_bits: 32,
+                cb: [0; 16],
+            },
+            ck::CKM_AES_GCM => MechParam::Gcm {
+                iv: vec![1; 12],
+                aad: vec![],
+                tag_bits: 128,
+            },
+            ck::CKM_RSA_PKCS_PSS | ck::CKM_SHA256_RSA_PKCS_PSS => MechParam::Pss {
+                hash: ck::CKM_SHA256,
+                mgf: ck::CKG_MGF1_SHA256,
+                salt_len: 32,
+            },
+            ck::CKM_SHA384_RSA_PKCS_PSS => MechParam::Pss {
+                hash: ck::CKM_SHA384,
+                mgf: ck::CKG_MGF1_SHA384,
+                salt_len: 48,
+            },
+            ck::CKM_SHA512_RSA_PKCS_PSS => MechParam::Pss {
+                hash: ck::CKM_SHA512,
+                mgf: ck::CKG_MGF1_SHA512,
+                salt_len: 64,
+            },
+            ck::CKM_RSA_PKCS_OAEP => MechParam::Oaep {
+                hash: ck::CKM_SHA256,
+                mgf: ck::CKG_MGF1_SHA256,
+                label: vec![],
+            },
             ck::CKM_ECDH1_DERIVE => {
-                let KeyMaterial::Ec(k) = peer else { panic!("ECDH needs an EC peer") };
-                MechParam::Ecdh { kdf: ck::CKD_NULL, shared_data: vec![], public_data: k.point().to_vec() }
+                let KeyMaterial::Ec(k) = peer else {
+                    panic!("ECDH needs an EC peer")
+                };
+                MechParam::Ecdh {
+                    kdf: ck::CKD_NULL,
+                    shared_data: vec![],
+                    public_data: k.point().to_vec(),
+                }
             }
             ck::CKM_HKDF_DERIVE => MechParam::Hkdf {
                 extract: true,
@@ -185,58 +237,102 @@ mod tests {
     fn every_advertised_function_works() {
         let mut checked = 0;
         for row in MECHANISMS {
-            let key_type = row.key_types.first().copied().unwrap_or(ck::CKK_GENERIC_SECRET);
+            let key_type = row
+                .key_types
+                .first()
+                .copied()
+                .unwrap_or(ck::CKK_GENERIC_SECRET);
             let (prv, public) = keys_for(key_type);
-            let m = Mechanism { ty: row.ty, param: param(row.ty, &public) };
+            let m = Mechanism {
+                ty: row.ty,
+                param: param(row.ty, &public),
+            };
             let has = |f| row.flags & f != 0;
             let ctx = |what: &str| format!("{} advertises {what}", row.name);
             // Raw-input mechanisms get input of a size they take.
             let data: &[u8] = &[0x33; 32];
             if has(ck::CKF_SIGN) {
-                let mut op = mech::sign_init(&m, &prv).expect(&ctx("sign"));
-                op.update(data).expect(&ctx("sign"));
-                let sig = op.finish().expect(&ctx("sign"));
+                let mut op =
+                    mech::sign_init(&m, &prv).unwrap_or_else(|e| panic!("{}: {e:?}", ctx("sign")));
+                op.update(data)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("sign")));
+                let sig = op
+                    .finish()
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("sign")));
                 if has(ck::CKF_VERIFY) {
-                    let mut v = mech::verify_init(&m, &public).expect(&ctx("verify"));
-                    v.update(data).expect(&ctx("verify"));
-                    v.finish(&sig).expect(&ctx("verify"));
+                    let mut v = mech::verify_init(&m, &public)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("verify")));
+                    v.update(data)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("verify")));
+                    v.finish(&sig)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("verify")));
                 }
                 checked += 1;
             }
             if has(ck::CKF_ENCRYPT) {
-                let mut op = mech::encrypt_init(&m, &public).expect(&ctx("encrypt"));
-                let mut ct = op.update(data).expect(&ctx("encrypt")).to_vec();
-                ct.extend_from_slice(&op.finish().expect(&ctx("encrypt")));
+                let mut op = mech::encrypt_init(&m, &public)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("encrypt")));
+                let mut ct = op
+                    .update(data)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("encrypt")))
+                    .to_vec();
+                ct.extend_from_slice(
+                    &op.finish()
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("encrypt"))),
+                );
                 if has(ck::CKF_DECRYPT) {
-                    let mut op = mech::decrypt_init(&m, &prv).expect(&ctx("decrypt"));
-                    let mut pt = op.update(&ct).expect(&ctx("decrypt")).to_vec();
-                    pt.extend_from_slice(&op.finish().expect(&ctx("decrypt")));
+                    let mut op = mech::decrypt_init(&m, &prv)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("decrypt")));
+                    let mut pt = op
+                        .update(&ct)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("decrypt")))
+                        .to_vec();
+                    pt.extend_from_slice(
+                        &op.finish()
+                            .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("decrypt"))),
+                    );
                     assert_eq!(pt, data, "{}", ctx("a decrypt that inverts encrypt"));
                 }
                 checked += 1;
             }
             if has(ck::CKF_WRAP) {
-                let wrapped = mech::wrap(&m, &public, data).expect(&ctx("wrap"));
-                assert!(mech::wrap_len(&m, &public, data.len()).expect(&ctx("wrap")) >= wrapped.len());
+                let wrapped = mech::wrap(&m, &public, data)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("wrap")));
+                assert!(
+                    mech::wrap_len(&m, &public, data.len())
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("wrap")))
+                        >= wrapped.len()
+                );
                 if has(ck::CKF_UNWRAP) {
-                    assert_eq!(*mech::unwrap(&m, &prv, &wrapped).expect(&ctx("unwrap")), data);
+                    assert_eq!(
+                        *mech::unwrap(&m, &prv, &wrapped)
+                            .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("unwrap"))),
+                        data
+                    );
                 }
                 checked += 1;
             }
             if has(ck::CKF_DERIVE) {
-                mech::derive(&m, &prv, None, Some(16)).expect(&ctx("derive"));
+                mech::derive(&m, &prv, None, Some(16))
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("derive")));
                 checked += 1;
             }
             if has(ck::CKF_DIGEST) {
-                let mut op = mech::digest_init(&m).expect(&ctx("digest"));
+                let mut op =
+                    mech::digest_init(&m).unwrap_or_else(|e| panic!("{}: {e:?}", ctx("digest")));
                 op.update(data);
                 assert_eq!(op.finish().len(), op.len());
                 checked += 1;
             }
             if has(ck::CKF_GENERATE) {
                 let t = Template::new(vec![Attr::ulong(ck::CKA_VALUE_LEN, 32)]).unwrap();
-                let (kt, _) = mech::generate_key(&m, &t).expect(&ctx("generate"));
-                assert!(row.key_types.contains(&kt), "{}", ctx("the key type it generates"));
+                let (kt, _) = mech::generate_key(&m, &t)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("generate")));
+                assert!(
+                    row.key_types.contains(&kt),
+                    "{}",
+                    ctx("the key type it generates")
+                );
                 checked += 1;
             }
             if has(ck::CKF_GENERATE_KEY_PAIR) {
@@ -244,8 +340,12 @@ mod tests {
                 checked += 1;
             }
             if has(ck::CKF_MESSAGE_ENCRYPT) {
-                let (ct, tag) = mech::gcm_seal(&public, &[1; 12], b"aad", data, 16).expect(&ctx("message encrypt"));
-                assert_eq!(*mech::gcm_open(&prv, &[1; 12], b"aad", &ct, &tag).unwrap(), data);
+                let (ct, tag) = mech::gcm_seal(&public, &[1; 12], b"aad", data, 16)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("message encrypt")));
+                assert_eq!(
+                    *mech::gcm_open(&prv, &[1; 12], b"aad", &ct, &tag).unwrap(),
+                    data
+                );
                 checked += 1;
             }
         }
@@ -255,18 +355,28 @@ mod tests {
     #[test]
     fn functions_a_row_does_not_advertise_are_refused() {
         let (prv, _) = keys_for(ck::CKK_EC);
-        let e = mech::encrypt_init(&Mechanism::new(ck::CKM_ECDSA), &prv).err().unwrap();
+        let e = mech::encrypt_init(&Mechanism::new(ck::CKM_ECDSA), &prv)
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), crate::error::ErrorKind::MechanismInvalid);
-        let e = mech::sign_init(&Mechanism::new(0x8000_1234), &prv).err().unwrap();
+        let e = mech::sign_init(&Mechanism::new(0x8000_1234), &prv)
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), crate::error::ErrorKind::MechanismInvalid);
-        let e = mech::sign_init(&Mechanism::new(ck::CKM_SHA256_RSA_PKCS), &prv).err().unwrap();
+        let e = mech::sign_init(&Mechanism::new(ck::CKM_SHA256_RSA_PKCS), &prv)
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), crate::error::ErrorKind::KeyTypeInconsistent);
     }
 
     #[test]
     fn rows_are_unique_and_sizes_ordered() {
         for (i, row) in MECHANISMS.iter().enumerate() {
-            assert!(MECHANISMS[..i].iter().all(|r| r.ty != row.ty), "{} listed twice", row.name);
+            assert!(
+                MECHANISMS[..i].iter().all(|r| r.ty != row.ty),
+                "{} listed twice",
+                row.name
+            );
             assert!(row.min_key_size <= row.max_key_size, "{}", row.name);
         }
     }
