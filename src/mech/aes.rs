@@ -233,8 +233,10 @@ fn block_op(m: &Mechanism, key: &[u8], decrypt: bool) -> Result<Box<dyn CipherOp
 /// to wrap, so data beyond what the counter field can number is DataLenRange.
 struct CtrOp {
     ks: Box<dyn StreamCipher + Send>,
-    /// Bytes of keystream left before the counter field would wrap; None = more than any input.
-    left: Option<u128>,
+    /// Blocks the counter field can number from the initial block; None = 2^128.
+    blocks: Option<u128>,
+    /// Bytes processed so far.
+    used: u128,
 }
 
 impl CipherOp for CtrOp {
@@ -242,19 +244,21 @@ impl CipherOp for CtrOp {
         in_len
     }
     fn update(&mut self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        if let Some(left) = self.left.as_mut() {
-            if data.len() as u128 > *left {
-                return err(
-                    ErrorKind::DataLenRange,
-                    "the CTR counter would wrap: use a larger counter or less data",
-                );
-            }
-            *left -= data.len() as u128;
+        let used = self.used + data.len() as u128;
+        if self
+            .blocks
+            .is_some_and(|b| used.div_ceil(BLOCK as u128) > b)
+        {
+            return err(
+                ErrorKind::DataLenRange,
+                "the CTR counter would wrap: use a larger counter or less data",
+            );
         }
         let mut out = Zeroizing::new(data.to_vec());
         self.ks
             .try_apply_keystream(&mut out)
             .map_err(|_| Error::new(ErrorKind::DataLenRange, "the CTR keystream is exhausted"))?;
+        self.used = used;
         Ok(out)
     }
     fn final_len(&self) -> usize {
@@ -275,16 +279,21 @@ fn ctr_op(m: &Mechanism, key: &[u8]) -> Result<Box<dyn CipherOp>> {
         ));
     }
     let start = u128::from_be_bytes(*cb);
-    let left = if *counter_bits >= 120 {
-        None
+    let blocks = if *counter_bits == 128 {
+        // 2^128 - start; a zero start numbers all 2^128 blocks.
+        (start != 0).then(|| u128::MAX - start + 1)
     } else {
         let field = 1u128 << counter_bits;
-        Some((field - (start & (field - 1))) * BLOCK as u128)
+        Some(field - (start & (field - 1)))
     };
     let ks: Box<dyn StreamCipher + Send> = with_aes!(key, |C| Box::new(
         ctr::Ctr128BE::<C>::new_from_slices(key, cb).map_err(bad_key_len)?
     ));
-    Ok(Box::new(CtrOp { ks, left }))
+    Ok(Box::new(CtrOp {
+        ks,
+        blocks,
+        used: 0,
+    }))
 }
 
 // ----- GCM -----
@@ -781,6 +790,21 @@ mod tests {
         );
         let e = one_shot(encrypt_init(&m, &k).unwrap(), &pt[..17]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::DataLenRange);
+        // Across updates too, and for a full 128-bit counter at its last value.
+        let m = mech(
+            ck::CKM_AES_CTR,
+            MechParam::Ctr {
+                counter_bits: 128,
+                cb: [0xff; 16],
+            },
+        );
+        let mut op = encrypt_init(&m, &k).unwrap();
+        op.update(&pt[..10]).unwrap();
+        op.update(&pt[10..16]).unwrap();
+        assert_eq!(
+            op.update(&pt[16..17]).unwrap_err().kind(),
+            ErrorKind::DataLenRange
+        );
     }
 
     fn gcm(iv: &[u8], aad: &[u8], tag_bits: u64) -> Mechanism {
