@@ -3,7 +3,7 @@
 //! or tag failures all report the same EncryptedDataInvalid.
 
 use super::family::{unsupported, Family};
-use super::hmac::{mac_len, random_secret, value_len};
+use super::hmac::{generate_secret, mac_len};
 use super::ops::{MacSign, MacVerify, WholeInput};
 use super::params::{MechParam, Mechanism};
 use super::{CipherOp, KeyAttrs, KeyMaterial, SignOp, VerifyOp};
@@ -628,64 +628,23 @@ impl Family for Aes {
     }
 
     fn generate_key(&self, m: &Mechanism, t: &Template) -> Result<(ck::CK_KEY_TYPE, KeyAttrs)> {
-        no_param(m)?;
-        let len = value_len(m, t)?;
-        if !matches!(len, 16 | 24 | 32) {
-            return err(
-                ErrorKind::KeySizeRange,
-                format!("an AES key must be 16, 24 or 32 bytes, not {len}"),
-            );
-        }
-        Ok((ck::CKK_AES, random_secret(len)))
+        generate_secret(m, t, ck::CKK_AES)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mech::test_support::{one_shot, run_parts};
     use crate::mech::wycheproof_tests::{run, Case};
     use crate::mech::{decrypt_init, encrypt_init, sign_init, unwrap, verify_init, wrap, wrap_len};
 
     fn key(v: &[u8]) -> KeyMaterial {
-        KeyMaterial::Secret {
-            key_type: ck::CKK_AES,
-            value: Zeroizing::new(v.to_vec()),
-        }
+        crate::mech::test_support::secret(ck::CKK_AES, v)
     }
 
     fn mech(ty: ck::CK_MECHANISM_TYPE, param: MechParam) -> Mechanism {
         Mechanism { ty, param }
-    }
-
-    /// Encrypt in uneven chunks, checking each update against its announced length.
-    fn run_parts(mut op: Box<dyn CipherOp>, data: &[u8], chunk: usize) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        for part in data.chunks(chunk.max(1)) {
-            let bound = op.update_len(part.len());
-            let o = op.update(part)?;
-            assert!(
-                o.len() <= bound,
-                "update wrote {} bytes, announced {bound}",
-                o.len()
-            );
-            out.extend_from_slice(&o);
-        }
-        let bound = op.final_len();
-        let o = op.finish()?;
-        assert!(
-            o.len() <= bound,
-            "finish wrote {} bytes, announced {bound}",
-            o.len()
-        );
-        out.extend_from_slice(&o);
-        Ok(out)
-    }
-
-    fn one_shot(op: Box<dyn CipherOp>, data: &[u8]) -> Result<Vec<u8>> {
-        let bound = op.one_shot_len(data.len());
-        let out = run_parts(op, data, data.len())?;
-        assert!(out.len() <= bound);
-        Ok(out)
     }
 
     #[test]
@@ -693,9 +652,9 @@ mod tests {
         let k = key(&hex::decode("000102030405060708090a0b0c0d0e0f").unwrap());
         let pt = hex::decode("00112233445566778899aabbccddeeff").unwrap();
         let m = mech(ck::CKM_AES_ECB, MechParam::None);
-        let ct = one_shot(encrypt_init(&m, &k).unwrap(), &pt).unwrap();
+        let ct = one_shot(encrypt_init(&m, &k), &pt).unwrap();
         assert_eq!(hex::encode(&ct), "69c4e0d86a7b0430d8cdb78070b4c55a");
-        assert_eq!(one_shot(decrypt_init(&m, &k).unwrap(), &ct).unwrap(), pt);
+        assert_eq!(one_shot(decrypt_init(&m, &k), &ct).unwrap(), pt);
     }
 
     #[test]
@@ -704,7 +663,7 @@ mod tests {
         let m = mech(ck::CKM_AES_CBC_PAD, MechParam::Bytes(vec![9u8; 16]));
         for len in [0usize, 1, 15, 16, 17, 31, 32, 33, 100] {
             let pt: Vec<u8> = (0..len as u8).collect();
-            let whole = one_shot(encrypt_init(&m, &k).unwrap(), &pt).unwrap();
+            let whole = one_shot(encrypt_init(&m, &k), &pt).unwrap();
             assert_eq!(whole.len(), (len / 16 + 1) * 16);
             for chunk in [1, 5, 16, 40] {
                 let ct = run_parts(encrypt_init(&m, &k).unwrap(), &pt, chunk).unwrap();
@@ -721,15 +680,15 @@ mod tests {
     fn cbc_pad_rejects_bad_padding_and_truncation() {
         let k = key(&[3u8; 16]);
         let m = mech(ck::CKM_AES_CBC_PAD, MechParam::Bytes(vec![0u8; 16]));
-        let mut ct = one_shot(encrypt_init(&m, &k).unwrap(), b"hello").unwrap();
-        let e = one_shot(decrypt_init(&m, &k).unwrap(), &ct[..15]).unwrap_err();
+        let mut ct = one_shot(encrypt_init(&m, &k), b"hello").unwrap();
+        let e = one_shot(decrypt_init(&m, &k), &ct[..15]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::EncryptedDataLenRange);
         // Decrypting the padded block with raw CBC shows the padding; corrupt it instead.
         let raw = mech(ck::CKM_AES_CBC, MechParam::Bytes(vec![0u8; 16]));
-        let mut padded = one_shot(decrypt_init(&raw, &k).unwrap(), &ct).unwrap();
+        let mut padded = one_shot(decrypt_init(&raw, &k), &ct).unwrap();
         padded[15] = 0;
-        ct = one_shot(encrypt_init(&raw, &k).unwrap(), &padded).unwrap();
-        let e = one_shot(decrypt_init(&m, &k).unwrap(), &ct).unwrap_err();
+        ct = one_shot(encrypt_init(&raw, &k), &padded).unwrap();
+        let e = one_shot(decrypt_init(&m, &k), &ct).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::EncryptedDataInvalid);
     }
 
@@ -737,7 +696,7 @@ mod tests {
     fn cbc_without_padding_needs_whole_blocks() {
         let k = key(&[1u8; 24]);
         let m = mech(ck::CKM_AES_CBC, MechParam::Bytes(vec![0u8; 16]));
-        let e = one_shot(encrypt_init(&m, &k).unwrap(), &[0u8; 17]).unwrap_err();
+        let e = one_shot(encrypt_init(&m, &k), &[0u8; 17]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::DataLenRange);
         let ct = run_parts(encrypt_init(&m, &k).unwrap(), &[5u8; 48], 7).unwrap();
         assert_eq!(
@@ -784,11 +743,8 @@ mod tests {
                 cb,
             },
         );
-        assert_eq!(
-            one_shot(encrypt_init(&m, &k).unwrap(), &pt[..16]).unwrap(),
-            ct[..16]
-        );
-        let e = one_shot(encrypt_init(&m, &k).unwrap(), &pt[..17]).unwrap_err();
+        assert_eq!(one_shot(encrypt_init(&m, &k), &pt[..16]).unwrap(), ct[..16]);
+        let e = one_shot(encrypt_init(&m, &k), &pt[..17]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::DataLenRange);
         // Across updates too, and for a full 128-bit counter at its last value.
         let m = mech(
@@ -834,9 +790,9 @@ mod tests {
         assert_eq!(*op.finish().unwrap(), pt);
         let mut bad = ct.clone();
         bad[3] ^= 1;
-        let e = one_shot(decrypt_init(&m, &k).unwrap(), &bad).unwrap_err();
+        let e = one_shot(decrypt_init(&m, &k), &bad).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::EncryptedDataInvalid);
-        let e = one_shot(decrypt_init(&m, &k).unwrap(), &ct[..10]).unwrap_err();
+        let e = one_shot(decrypt_init(&m, &k), &ct[..10]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::EncryptedDataLenRange);
     }
 
@@ -913,7 +869,7 @@ mod tests {
         );
         assert_eq!(wrap_len(&m, &kek, data.len()).unwrap(), w.len());
         assert_eq!(*unwrap(&m, &kek, &w).unwrap(), data);
-        assert_eq!(one_shot(encrypt_init(&m, &kek).unwrap(), &data).unwrap(), w);
+        assert_eq!(one_shot(encrypt_init(&m, &kek), &data).unwrap(), w);
         let mut bad = w.clone();
         bad[5] ^= 1;
         assert_eq!(
@@ -964,10 +920,10 @@ mod tests {
             let m = gcm(&c.hex("iv"), &c.hex("aad"), c.num("tagSize"));
             let (msg, mut ct) = (c.hex("msg"), c.hex("ct"));
             ct.extend_from_slice(&c.hex("tag"));
-            let opened = decrypt_init(&m, &k).and_then(|op| one_shot(op, &ct));
+            let opened = one_shot(decrypt_init(&m, &k), &ct);
             let accepted = opened.is_ok_and(|pt| pt == msg);
             if c.result() == "valid" {
-                let sealed = encrypt_init(&m, &k).and_then(|op| one_shot(op, &msg));
+                let sealed = one_shot(encrypt_init(&m, &k), &msg);
                 assert_eq!(
                     sealed.ok(),
                     Some(ct),
@@ -986,9 +942,7 @@ mod tests {
             let k = key(&c.hex("key"));
             let (msg, ct) = (c.hex("msg"), c.hex("ct"));
             let accepted = unwrap(&m, &k, &ct).is_ok_and(|pt| *pt == msg);
-            let decrypted = decrypt_init(&m, &k)
-                .and_then(|op| one_shot(op, &ct))
-                .is_ok_and(|pt| pt == msg);
+            let decrypted = one_shot(decrypt_init(&m, &k), &ct).is_ok_and(|pt| pt == msg);
             assert_eq!(
                 accepted,
                 decrypted,

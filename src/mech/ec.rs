@@ -467,16 +467,9 @@ impl Family for Ec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mech::test_support::{all, sign, template, verify};
     use crate::mech::wycheproof_tests::{run, Case};
-    use crate::mech::{derive, generate_key_pair, keys, sign_init, verify_init};
-
-    fn template(attrs: Vec<Attr>) -> Template {
-        Template::new(attrs).unwrap()
-    }
-
-    fn all(a: &KeyAttrs) -> Template {
-        template(a.public.iter().chain(&a.secret).cloned().collect())
-    }
+    use crate::mech::{derive, generate_key_pair, keys};
 
     /// Generate a pair and load both halves the way the session layer would.
     fn pair(curve: Curve) -> (KeyMaterial, KeyMaterial, GeneratedPair) {
@@ -495,21 +488,6 @@ mod tests {
         )
         .unwrap();
         (prv, pubk, g)
-    }
-
-    fn sign(m: &Mechanism, k: &KeyMaterial, data: &[u8]) -> Result<Vec<u8>> {
-        let mut op = sign_init(m, k)?;
-        op.update(data)?;
-        let len = op.sig_len();
-        let sig = op.finish()?;
-        assert_eq!(sig.len(), len);
-        Ok(sig)
-    }
-
-    fn verify(m: &Mechanism, k: &KeyMaterial, data: &[u8], sig: &[u8]) -> Result<()> {
-        let mut op = verify_init(m, k)?;
-        op.update(data)?;
-        op.finish(sig)
     }
 
     #[test]

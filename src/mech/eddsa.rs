@@ -247,23 +247,15 @@ impl Family for EdDsa {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mech::test_support::{all, template};
     use crate::mech::wycheproof_tests::run;
-    use crate::mech::{generate_key_pair, keys, sign_init, verify_init};
-
-    fn template(attrs: Vec<Attr>) -> Template {
-        Template::new(attrs).unwrap()
-    }
-
-    fn all(a: &KeyAttrs) -> Template {
-        template(a.public.iter().chain(&a.secret).cloned().collect())
-    }
+    use crate::mech::{generate_key_pair, keys, sign_init};
 
     fn verify(k: &KeyMaterial, msg: &[u8], sig: &[u8]) -> Result<()> {
-        let mut op = verify_init(&Mechanism::new(ck::CKM_EDDSA), k)?;
-        op.update(msg)?;
-        op.finish(sig)
+        crate::mech::test_support::verify(&Mechanism::new(ck::CKM_EDDSA), k, msg, sig)
     }
 
+    /// Multi-part C_SignUpdate/C_SignFinal over `parts`.
     fn sign(k: &KeyMaterial, parts: &[&[u8]]) -> Vec<u8> {
         let mut op = sign_init(&Mechanism::new(ck::CKM_EDDSA), k).unwrap();
         for p in parts {

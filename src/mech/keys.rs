@@ -188,7 +188,7 @@ fn is_secret_type(key_type: ck::CK_KEY_TYPE) -> bool {
 }
 
 /// Allowed value lengths of secret keys, in bytes.
-fn check_secret_len(key_type: ck::CK_KEY_TYPE, len: usize) -> Result<()> {
+pub(crate) fn check_secret_len(key_type: ck::CK_KEY_TYPE, len: usize) -> Result<()> {
     let ok = match key_type {
         ck::CKK_AES => matches!(len, 16 | 24 | 32),
         _ => (super::table::SECRET_MIN_BYTES..=super::table::SECRET_MAX_BYTES)

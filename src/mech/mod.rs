@@ -13,8 +13,8 @@ use zeroize::Zeroizing;
 pub use keys::KeyMaterial;
 
 pub mod family;
-pub mod ops;
 pub mod keys;
+pub mod ops;
 pub mod table;
 
 // One module per algorithm family; each implements `family::Family` for its table rows.
@@ -26,6 +26,8 @@ pub mod hmac;
 pub mod kdf;
 pub mod rsa;
 
+#[cfg(test)]
+pub(crate) mod test_support;
 #[cfg(test)]
 pub(crate) mod wycheproof_tests;
 

@@ -658,19 +658,10 @@ impl Family for Rsa {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mech::test_support::{all, one_shot, sign, template, verify};
     use crate::mech::wycheproof_tests::{run, Case};
-    use crate::mech::{
-        decrypt_init, encrypt_init, generate_key_pair, keys, sign_init, unwrap, verify_init, wrap,
-    };
+    use crate::mech::{decrypt_init, encrypt_init, generate_key_pair, keys, unwrap, wrap};
     use std::sync::OnceLock;
-
-    fn template(attrs: Vec<Attr>) -> Template {
-        Template::new(attrs).unwrap()
-    }
-
-    fn all(a: &KeyAttrs) -> Template {
-        template(a.public.iter().chain(&a.secret).cloned().collect())
-    }
 
     /// One generated 2048-bit pair shared by the tests (generation is the slow part).
     fn pair() -> &'static (KeyAttrs, Vec<Attr>) {
@@ -694,30 +685,6 @@ mod tests {
             keys::load(ck::CKO_PRIVATE_KEY, ck::CKK_RSA, &all(prv)).unwrap(),
             keys::load(ck::CKO_PUBLIC_KEY, ck::CKK_RSA, &template(pubk.clone())).unwrap(),
         )
-    }
-
-    fn sign(m: &Mechanism, k: &KeyMaterial, data: &[u8]) -> Result<Vec<u8>> {
-        let mut op = sign_init(m, k)?;
-        op.update(data)?;
-        let len = op.sig_len();
-        let sig = op.finish()?;
-        assert_eq!(sig.len(), len);
-        Ok(sig)
-    }
-
-    fn verify(m: &Mechanism, k: &KeyMaterial, data: &[u8], sig: &[u8]) -> Result<()> {
-        let mut op = verify_init(m, k)?;
-        op.update(data)?;
-        op.finish(sig)
-    }
-
-    fn crypt(op: Result<Box<dyn CipherOp>>, data: &[u8]) -> Result<Vec<u8>> {
-        let mut op = op?;
-        let bound = op.one_shot_len(data.len());
-        op.update(data)?;
-        let out = op.finish()?;
-        assert!(out.len() <= bound);
-        Ok(out.to_vec())
     }
 
     fn pss(
@@ -860,20 +827,22 @@ mod tests {
             oaep(ck::CKM_SHA512, ck::CKG_MGF1_SHA512, b""),
         ];
         for m in &mechs {
-            let ct = crypt(encrypt_init(m, &pubk), b"secret").unwrap();
+            let ct = one_shot(encrypt_init(m, &pubk), b"secret").unwrap();
             assert_eq!(ct.len(), 256);
-            assert_eq!(crypt(decrypt_init(m, &prv), &ct).unwrap(), b"secret");
+            assert_eq!(one_shot(decrypt_init(m, &prv), &ct).unwrap(), b"secret");
             let wrapped = wrap(m, &pubk, &[7u8; 32]).unwrap();
             assert_eq!(*unwrap(m, &prv, &wrapped).unwrap(), [7u8; 32]);
-            let e = crypt(decrypt_init(m, &prv), &ct[1..]).unwrap_err();
+            let e = one_shot(decrypt_init(m, &prv), &ct[1..]).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::EncryptedDataLenRange);
         }
         // OAEP authenticates its padding: a flipped bit or the wrong label is refused.
         let m = oaep(ck::CKM_SHA256, ck::CKG_MGF1_SHA256, b"label");
-        let mut ct = crypt(encrypt_init(&m, &pubk), b"secret").unwrap();
+        let mut ct = one_shot(encrypt_init(&m, &pubk), b"secret").unwrap();
         let other = oaep(ck::CKM_SHA256, ck::CKG_MGF1_SHA256, b"other");
         assert_eq!(
-            crypt(decrypt_init(&other, &prv), &ct).unwrap_err().kind(),
+            one_shot(decrypt_init(&other, &prv), &ct)
+                .unwrap_err()
+                .kind(),
             ErrorKind::EncryptedDataInvalid
         );
         assert_eq!(
@@ -882,10 +851,10 @@ mod tests {
         );
         ct[10] ^= 1;
         assert_eq!(
-            crypt(decrypt_init(&m, &prv), &ct).unwrap_err().kind(),
+            one_shot(decrypt_init(&m, &prv), &ct).unwrap_err().kind(),
             ErrorKind::EncryptedDataInvalid
         );
-        let e = crypt(encrypt_init(&m, &pubk), &[0u8; 200]).unwrap_err();
+        let e = one_shot(encrypt_init(&m, &pubk), &[0u8; 200]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::DataLenRange);
         assert_eq!(
             decrypt_init(&m, &pubk).err().unwrap().kind(),
@@ -1103,7 +1072,7 @@ mod tests {
                         &c.hex("label"),
                     );
                     let k = group_private_key(c);
-                    let accepted = crypt(decrypt_init(&m, &k), &c.hex("ct"))
+                    let accepted = one_shot(decrypt_init(&m, &k), &c.hex("ct"))
                         .is_ok_and(|pt| pt == c.hex("msg"));
                     assert_eq!(
                         accepted,
@@ -1124,7 +1093,7 @@ mod tests {
                 let m = Mechanism::new(ck::CKM_RSA_PKCS);
                 let k = group_private_key(c);
                 let ct = c.hex("ct");
-                let out = crypt(decrypt_init(&m, &k), &ct);
+                let out = one_shot(decrypt_init(&m, &k), &ct);
                 if c.has_flag("InvalidPkcs1Padding") {
                     // Bad padding is not reported: a message derived from key and ciphertext
                     // comes back instead, the same one every time.
@@ -1133,7 +1102,7 @@ mod tests {
                         .expect("implicit rejection returns a message")
                         .clone();
                     assert_eq!(
-                        crypt(decrypt_init(&m, &k), &ct).unwrap(),
+                        one_shot(decrypt_init(&m, &k), &ct).unwrap(),
                         first,
                         "tcId {}",
                         c.id()

@@ -123,15 +123,8 @@ mod tests {
     use super::*;
     use crate::attr::{Attr, Template};
     use crate::mech::params::{HkdfSalt, MechParam, Mechanism};
+    use crate::mech::test_support::secret;
     use crate::mech::{self, ec::Curve, keys, KeyMaterial};
-    use zeroize::Zeroizing;
-
-    fn secret(key_type: ck::CK_KEY_TYPE, len: usize) -> KeyMaterial {
-        KeyMaterial::Secret {
-            key_type,
-            value: Zeroizing::new(vec![0x42; len]),
-        }
-    }
 
     /// A private and a public key of this type (the same key for secret keys).
     fn keys_for(key_type: ck::CK_KEY_TYPE) -> (KeyMaterial, KeyMaterial) {
@@ -170,8 +163,7 @@ mod tests {
                 vec![Attr::new(ck::CKA_EC_PARAMS, Curve::P256.ec_params())],
             ),
             ck::CKK_EC_EDWARDS => pair(ck::CKM_EC_EDWARDS_KEY_PAIR_GEN, vec![]),
-            ck::CKK_AES => (secret(ck::CKK_AES, 32), secret(ck::CKK_AES, 32)),
-            t => (secret(t, 32), secret(t, 32)),
+            t => (secret(t, &[0x42; 32]), secret(t, &[0x42; 32])),
         }
     }
 
