@@ -467,27 +467,13 @@ impl Family for Ec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mech::test_support::{all, sign, template, verify};
+    use crate::mech::test_support::{all, generate_pair, sign, template, verify};
     use crate::mech::wycheproof_tests::{run, Case};
     use crate::mech::{derive, generate_key_pair, keys};
 
-    /// Generate a pair and load both halves the way the session layer would.
     fn pair(curve: Curve) -> (KeyMaterial, KeyMaterial, GeneratedPair) {
-        let public = template(vec![Attr::new(ck::CKA_EC_PARAMS, curve.ec_params())]);
-        let g = generate_key_pair(
-            &Mechanism::new(ck::CKM_EC_KEY_PAIR_GEN),
-            &public,
-            &Template::default(),
-        )
-        .unwrap();
-        let prv = keys::load(ck::CKO_PRIVATE_KEY, ck::CKK_EC, &all(&g.private_key)).unwrap();
-        let pubk = keys::load(
-            ck::CKO_PUBLIC_KEY,
-            ck::CKK_EC,
-            &template(g.public_key.clone()),
-        )
-        .unwrap();
-        (prv, pubk, g)
+        let params = Attr::new(ck::CKA_EC_PARAMS, curve.ec_params());
+        generate_pair(ck::CKM_EC_KEY_PAIR_GEN, vec![params])
     }
 
     #[test]

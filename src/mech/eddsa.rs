@@ -247,7 +247,7 @@ impl Family for EdDsa {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mech::test_support::{all, template};
+    use crate::mech::test_support::{all, generate_pair, template};
     use crate::mech::wycheproof_tests::run;
     use crate::mech::{generate_key_pair, keys, sign_init};
 
@@ -294,22 +294,10 @@ mod tests {
             .to_der()
             .unwrap();
         for params in [default_ec_params(), printable] {
-            let public = template(vec![Attr::new(ck::CKA_EC_PARAMS, params.clone())]);
-            let g = generate_key_pair(
-                &Mechanism::new(ck::CKM_EC_EDWARDS_KEY_PAIR_GEN),
-                &public,
-                &Template::default(),
-            )
-            .unwrap();
+            let params_attr = Attr::new(ck::CKA_EC_PARAMS, params.clone());
+            let (prv, pubk, g) = generate_pair(ck::CKM_EC_EDWARDS_KEY_PAIR_GEN, vec![params_attr]);
             assert_eq!(g.public_key[0].value.as_slice(), params.as_slice());
             assert_eq!(g.public_key[1].value.len(), 34);
-            let prv = keys::load(ck::CKO_PRIVATE_KEY, g.key_type, &all(&g.private_key)).unwrap();
-            let pubk = keys::load(
-                ck::CKO_PUBLIC_KEY,
-                g.key_type,
-                &template(g.public_key.clone()),
-            )
-            .unwrap();
             let sig = sign(&prv, &[b"split ", b"message"]);
             verify(&pubk, b"split message", &sig).unwrap();
             assert_eq!(

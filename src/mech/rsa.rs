@@ -363,6 +363,18 @@ fn signature_scheme(m: &Mechanism) -> Result<(Input, Scheme)> {
     Ok((input, scheme))
 }
 
+/// RSA-PSS signs a hash: its length must be the parameter hash's.
+fn check_pss_input(hash: MechType, data: &[u8]) -> Result<()> {
+    if Some(data.len()) == output_len(hash) {
+        Ok(())
+    } else {
+        err(
+            ErrorKind::DataLenRange,
+            "RSA-PSS input must be a hash of the parameter's length",
+        )
+    }
+}
+
 fn rsa_sign(k: &PrivateKey, scheme: Scheme, data: &[u8]) -> Result<Vec<u8>> {
     let size = k.size();
     let too_long = || {
@@ -393,12 +405,7 @@ fn rsa_sign(k: &PrivateKey, scheme: Scheme, data: &[u8]) -> Result<Vec<u8>> {
             Err(bad_param("unsupported hash"))
         ),
         Scheme::Pss { hash, salt_len } => {
-            if Some(data.len()) != output_len(hash) {
-                return err(
-                    ErrorKind::DataLenRange,
-                    "RSA-PSS input must be a hash of the parameter's length",
-                );
-            }
+            check_pss_input(hash, data)?;
             with_hash!(
                 hash,
                 |D| k
@@ -440,12 +447,7 @@ fn rsa_verify(k: &PublicKey, scheme: Scheme, data: &[u8], sig: &[u8]) -> Result<
             Err(bad_param("unsupported hash"))
         ),
         Scheme::Pss { hash, salt_len } => {
-            if Some(data.len()) != output_len(hash) {
-                return err(
-                    ErrorKind::DataLenRange,
-                    "RSA-PSS input must be a hash of the parameter's length",
-                );
-            }
+            check_pss_input(hash, data)?;
             with_hash!(
                 hash,
                 |D| k

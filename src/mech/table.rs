@@ -123,35 +123,14 @@ mod tests {
     use super::*;
     use crate::attr::{Attr, Template};
     use crate::mech::params::{HkdfSalt, MechParam, Mechanism};
-    use crate::mech::test_support::secret;
-    use crate::mech::{self, ec::Curve, keys, KeyMaterial};
+    use crate::mech::test_support::{generate_pair, secret};
+    use crate::mech::{self, ec::Curve, KeyMaterial};
 
     /// A private and a public key of this type (the same key for secret keys).
     fn keys_for(key_type: ck::CK_KEY_TYPE) -> (KeyMaterial, KeyMaterial) {
-        let pair = |m, t: Vec<Attr>| {
-            let g = mech::generate_key_pair(
-                &Mechanism::new(m),
-                &Template::new(t).unwrap(),
-                &Template::default(),
-            )
-            .unwrap();
-            let prv = Template::new(
-                g.private_key
-                    .public
-                    .iter()
-                    .chain(&g.private_key.secret)
-                    .cloned()
-                    .collect(),
-            );
-            (
-                keys::load(ck::CKO_PRIVATE_KEY, g.key_type, &prv.unwrap()).unwrap(),
-                keys::load(
-                    ck::CKO_PUBLIC_KEY,
-                    g.key_type,
-                    &Template::new(g.public_key).unwrap(),
-                )
-                .unwrap(),
-            )
+        let pair = |m, t| {
+            let (prv, public, _) = generate_pair(m, t);
+            (prv, public)
         };
         match key_type {
             ck::CKK_RSA => pair(

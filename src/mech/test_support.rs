@@ -2,7 +2,9 @@
 //! and sign/verify/cipher operations driven the way the session layer drives them, with the
 //! lengths each operation announces checked against what it produces.
 
-use super::{sign_init, verify_init, CipherOp, KeyAttrs, KeyMaterial};
+use super::{
+    generate_key_pair, keys, sign_init, verify_init, CipherOp, GeneratedPair, KeyAttrs, KeyMaterial,
+};
 use crate::attr::{Attr, Template};
 use crate::error::Result;
 use crate::mech::params::Mechanism;
@@ -81,4 +83,26 @@ pub fn one_shot(op: Result<Box<dyn CipherOp>>, data: &[u8]) -> Result<Vec<u8>> {
         out.len()
     );
     Ok(out)
+}
+
+/// C_GenerateKeyPair, then both halves loaded the way the session layer loads objects.
+pub fn generate_pair(
+    mech: ck::CK_MECHANISM_TYPE,
+    public: Vec<Attr>,
+) -> (KeyMaterial, KeyMaterial, GeneratedPair) {
+    let g = generate_key_pair(
+        &Mechanism::new(mech),
+        &template(public),
+        &Template::default(),
+    )
+    .expect("key pair generation");
+    let prv =
+        keys::load(ck::CKO_PRIVATE_KEY, g.key_type, &all(&g.private_key)).expect("private half");
+    let public = keys::load(
+        ck::CKO_PUBLIC_KEY,
+        g.key_type,
+        &template(g.public_key.clone()),
+    )
+    .expect("public half");
+    (prv, public, g)
 }
