@@ -327,7 +327,8 @@ fn gcm_general<C: BlockCipherEncrypt<BlockSize = U16> + KeyInit + Clone>(
 ) -> Result<[u8; 16]> {
     use ghash::universal_hash::UniversalHash;
     let cipher = C::new_from_slice(key).map_err(bad_key_len)?;
-    let mut h = ghash::Key::default();
+    // H and E_K(J0) are key-derived secrets: wiped when this returns.
+    let mut h = Zeroizing::new(ghash::Key::default());
     cipher.encrypt_block(&mut h);
     let ghash = ghash::GHash::new(&h);
     let j0 = if iv.len() == 12 {
@@ -344,14 +345,14 @@ fn gcm_general<C: BlockCipherEncrypt<BlockSize = U16> + KeyInit + Clone>(
         g.finalize()
     };
     let mut ctr = ctr::Ctr32BE::<C>::new_from_slices(key, &j0).map_err(bad_key_len)?;
-    let mut mask = [0u8; 16];
+    let mut mask = Zeroizing::new([0u8; 16]);
     let too_long = |_| {
         Error::new(
             ErrorKind::DataLenRange,
             "GCM input is longer than 2^36 - 32 bytes",
         )
     };
-    ctr.try_apply_keystream(&mut mask).map_err(too_long)?;
+    ctr.try_apply_keystream(&mut mask[..]).map_err(too_long)?;
     let tag_of = |ct: &[u8]| {
         let mut g = ghash.clone();
         g.update_padded(aad);
@@ -361,7 +362,7 @@ fn gcm_general<C: BlockCipherEncrypt<BlockSize = U16> + KeyInit + Clone>(
         lens[8..].copy_from_slice(&((ct.len() as u64) * 8).to_be_bytes());
         g.update(&[lens]);
         let mut tag: [u8; 16] = g.finalize().into();
-        tag.iter_mut().zip(mask).for_each(|(t, m)| *t ^= m);
+        tag.iter_mut().zip(mask.iter()).for_each(|(t, m)| *t ^= m);
         tag
     };
     match expected_tag {

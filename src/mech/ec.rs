@@ -267,7 +267,7 @@ pub fn from_pkcs8(info: &pkcs8::PrivateKeyInfoRef<'_>) -> Result<KeyAttrs> {
         );
     };
     let scalar = on_curve!(curve, c => Zeroizing::new(
-        c::SecretKey::try_from(info.clone()).map_err(|e| super::keys::bad_pkcs8(&e))?.to_bytes().to_vec()
+        Zeroizing::new(c::SecretKey::try_from(info.clone()).map_err(|e| super::keys::bad_pkcs8(&e))?.to_bytes()).to_vec()
     ));
     Ok(KeyAttrs {
         public: vec![Attr::new(ck::CKA_EC_PARAMS, curve.ec_params())],
@@ -448,7 +448,7 @@ impl Family for Ec {
         let (scalar, point) = on_curve!(curve, c => {
             use elliptic_curve::Generate;
             let Ok(sk) = c::SecretKey::try_generate_from_rng(&mut CoreRng);
-            (Zeroizing::new(sk.to_bytes().to_vec()), uncompressed(&sk.public_key()))
+            (Zeroizing::new(Zeroizing::new(sk.to_bytes()).to_vec()), uncompressed(&sk.public_key()))
         });
         Ok(GeneratedPair {
             key_type: ck::CKK_EC,

@@ -110,7 +110,7 @@ pub fn check_import(class: ck::CK_OBJECT_CLASS, t: &Template) -> Result<KeyAttrs
     Ok(match key {
         EdKey::Private(k) => KeyAttrs {
             public: vec![params],
-            secret: vec![Attr::new(ck::CKA_VALUE, k.to_bytes().to_vec())],
+            secret: vec![Attr::new(ck::CKA_VALUE, k.as_bytes().to_vec())],
         },
         EdKey::Public(k) => KeyAttrs {
             public: vec![params, Attr::new(ck::CKA_EC_POINT, ec_point_attr(&k))],
@@ -138,7 +138,7 @@ pub fn from_pkcs8(der: &[u8]) -> Result<KeyAttrs> {
     let k = SigningKey::try_from(info).map_err(|e| super::keys::bad_pkcs8(&e))?;
     Ok(KeyAttrs {
         public: vec![Attr::new(ck::CKA_EC_PARAMS, default_ec_params())],
-        secret: vec![Attr::new(ck::CKA_VALUE, k.to_bytes().to_vec())],
+        secret: vec![Attr::new(ck::CKA_VALUE, k.as_bytes().to_vec())],
     })
 }
 
@@ -238,7 +238,7 @@ impl Family for EdDsa {
             ],
             private_key: KeyAttrs {
                 public: vec![Attr::new(ck::CKA_EC_PARAMS, params)],
-                secret: vec![Attr::new(ck::CKA_VALUE, k.to_bytes().to_vec())],
+                secret: vec![Attr::new(ck::CKA_VALUE, k.as_bytes().to_vec())],
             },
         })
     }
