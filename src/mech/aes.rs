@@ -3,7 +3,7 @@
 //! or tag failures all report the same EncryptedDataInvalid.
 
 use super::family::{unsupported, Family};
-use super::hmac::{mac_len, random_secret, value_len};
+use super::hmac::{generate_secret, mac_len};
 use super::ops::{MacSign, MacVerify, WholeInput};
 use super::params::{MechParam, Mechanism};
 use super::{CipherOp, KeyAttrs, KeyMaterial, SignOp, VerifyOp};
@@ -233,8 +233,10 @@ fn block_op(m: &Mechanism, key: &[u8], decrypt: bool) -> Result<Box<dyn CipherOp
 /// to wrap, so data beyond what the counter field can number is DataLenRange.
 struct CtrOp {
     ks: Box<dyn StreamCipher + Send>,
-    /// Bytes of keystream left before the counter field would wrap; None = more than any input.
-    left: Option<u128>,
+    /// Blocks the counter field can number from the initial block; None = 2^128.
+    blocks: Option<u128>,
+    /// Bytes processed so far.
+    used: u128,
 }
 
 impl CipherOp for CtrOp {
@@ -242,19 +244,21 @@ impl CipherOp for CtrOp {
         in_len
     }
     fn update(&mut self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        if let Some(left) = self.left.as_mut() {
-            if data.len() as u128 > *left {
-                return err(
-                    ErrorKind::DataLenRange,
-                    "the CTR counter would wrap: use a larger counter or less data",
-                );
-            }
-            *left -= data.len() as u128;
+        let used = self.used + data.len() as u128;
+        if self
+            .blocks
+            .is_some_and(|b| used.div_ceil(BLOCK as u128) > b)
+        {
+            return err(
+                ErrorKind::DataLenRange,
+                "the CTR counter would wrap: use a larger counter or less data",
+            );
         }
         let mut out = Zeroizing::new(data.to_vec());
         self.ks
             .try_apply_keystream(&mut out)
             .map_err(|_| Error::new(ErrorKind::DataLenRange, "the CTR keystream is exhausted"))?;
+        self.used = used;
         Ok(out)
     }
     fn final_len(&self) -> usize {
@@ -275,16 +279,21 @@ fn ctr_op(m: &Mechanism, key: &[u8]) -> Result<Box<dyn CipherOp>> {
         ));
     }
     let start = u128::from_be_bytes(*cb);
-    let left = if *counter_bits >= 120 {
-        None
+    let blocks = if *counter_bits == 128 {
+        // 2^128 - start; a zero start numbers all 2^128 blocks.
+        (start != 0).then(|| u128::MAX - start + 1)
     } else {
         let field = 1u128 << counter_bits;
-        Some((field - (start & (field - 1))) * BLOCK as u128)
+        Some(field - (start & (field - 1)))
     };
     let ks: Box<dyn StreamCipher + Send> = with_aes!(key, |C| Box::new(
         ctr::Ctr128BE::<C>::new_from_slices(key, cb).map_err(bad_key_len)?
     ));
-    Ok(Box::new(CtrOp { ks, left }))
+    Ok(Box::new(CtrOp {
+        ks,
+        blocks,
+        used: 0,
+    }))
 }
 
 // ----- GCM -----
@@ -318,7 +327,8 @@ fn gcm_general<C: BlockCipherEncrypt<BlockSize = U16> + KeyInit + Clone>(
 ) -> Result<[u8; 16]> {
     use ghash::universal_hash::UniversalHash;
     let cipher = C::new_from_slice(key).map_err(bad_key_len)?;
-    let mut h = ghash::Key::default();
+    // H and E_K(J0) are key-derived secrets: wiped when this returns.
+    let mut h = Zeroizing::new(ghash::Key::default());
     cipher.encrypt_block(&mut h);
     let ghash = ghash::GHash::new(&h);
     let j0 = if iv.len() == 12 {
@@ -335,14 +345,14 @@ fn gcm_general<C: BlockCipherEncrypt<BlockSize = U16> + KeyInit + Clone>(
         g.finalize()
     };
     let mut ctr = ctr::Ctr32BE::<C>::new_from_slices(key, &j0).map_err(bad_key_len)?;
-    let mut mask = [0u8; 16];
+    let mut mask = Zeroizing::new([0u8; 16]);
     let too_long = |_| {
         Error::new(
             ErrorKind::DataLenRange,
             "GCM input is longer than 2^36 - 32 bytes",
         )
     };
-    ctr.try_apply_keystream(&mut mask).map_err(too_long)?;
+    ctr.try_apply_keystream(&mut mask[..]).map_err(too_long)?;
     let tag_of = |ct: &[u8]| {
         let mut g = ghash.clone();
         g.update_padded(aad);
@@ -352,7 +362,7 @@ fn gcm_general<C: BlockCipherEncrypt<BlockSize = U16> + KeyInit + Clone>(
         lens[8..].copy_from_slice(&((ct.len() as u64) * 8).to_be_bytes());
         g.update(&[lens]);
         let mut tag: [u8; 16] = g.finalize().into();
-        tag.iter_mut().zip(mask).for_each(|(t, m)| *t ^= m);
+        tag.iter_mut().zip(mask.iter()).for_each(|(t, m)| *t ^= m);
         tag
     };
     match expected_tag {
@@ -509,7 +519,7 @@ fn kw_wrap(key: &[u8], kwp: bool, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let ok = if kwp {
         !data.is_empty()
     } else {
-        data.len() >= 16 && data.len() % 8 == 0
+        data.len() >= 16 && data.len().is_multiple_of(8)
     };
     if !ok {
         let need = if kwp {
@@ -546,7 +556,7 @@ fn kw_wrap(key: &[u8], kwp: bool, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
 
 fn kw_unwrap(key: &[u8], kwp: bool, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let min = if kwp { 16 } else { 24 };
-    if data.len() < min || data.len() % 8 != 0 {
+    if data.len() < min || !data.len().is_multiple_of(8) {
         return err(
             ErrorKind::EncryptedDataLenRange,
             format!("wrapped data must be a multiple of 8 bytes, at least {min}"),
@@ -619,378 +629,9 @@ impl Family for Aes {
     }
 
     fn generate_key(&self, m: &Mechanism, t: &Template) -> Result<(ck::CK_KEY_TYPE, KeyAttrs)> {
-        no_param(m)?;
-        let len = value_len(m, t)?;
-        if !matches!(len, 16 | 24 | 32) {
-            return err(
-                ErrorKind::KeySizeRange,
-                format!("an AES key must be 16, 24 or 32 bytes, not {len}"),
-            );
-        }
-        Ok((ck::CKK_AES, random_secret(len)))
+        generate_secret(m, t, ck::CKK_AES)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::mech::wycheproof_tests::{run, Case};
-    use crate::mech::{decrypt_init, encrypt_init, sign_init, unwrap, verify_init, wrap, wrap_len};
-
-    fn key(v: &[u8]) -> KeyMaterial {
-        KeyMaterial::Secret {
-            key_type: ck::CKK_AES,
-            value: Zeroizing::new(v.to_vec()),
-        }
-    }
-
-    fn mech(ty: ck::CK_MECHANISM_TYPE, param: MechParam) -> Mechanism {
-        Mechanism { ty, param }
-    }
-
-    /// Encrypt in uneven chunks, checking each update against its announced length.
-    fn run_parts(mut op: Box<dyn CipherOp>, data: &[u8], chunk: usize) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        for part in data.chunks(chunk.max(1)) {
-            let bound = op.update_len(part.len());
-            let o = op.update(part)?;
-            assert!(
-                o.len() <= bound,
-                "update wrote {} bytes, announced {bound}",
-                o.len()
-            );
-            out.extend_from_slice(&o);
-        }
-        let bound = op.final_len();
-        let o = op.finish()?;
-        assert!(
-            o.len() <= bound,
-            "finish wrote {} bytes, announced {bound}",
-            o.len()
-        );
-        out.extend_from_slice(&o);
-        Ok(out)
-    }
-
-    fn one_shot(op: Box<dyn CipherOp>, data: &[u8]) -> Result<Vec<u8>> {
-        let bound = op.one_shot_len(data.len());
-        let out = run_parts(op, data, data.len())?;
-        assert!(out.len() <= bound);
-        Ok(out)
-    }
-
-    #[test]
-    fn fips197_ecb_vector() {
-        let k = key(&hex::decode("000102030405060708090a0b0c0d0e0f").unwrap());
-        let pt = hex::decode("00112233445566778899aabbccddeeff").unwrap();
-        let m = mech(ck::CKM_AES_ECB, MechParam::None);
-        let ct = one_shot(encrypt_init(&m, &k).unwrap(), &pt).unwrap();
-        assert_eq!(hex::encode(&ct), "69c4e0d86a7b0430d8cdb78070b4c55a");
-        assert_eq!(one_shot(decrypt_init(&m, &k).unwrap(), &ct).unwrap(), pt);
-    }
-
-    #[test]
-    fn cbc_pad_round_trips_every_length_and_chunking() {
-        let k = key(&[3u8; 32]);
-        let m = mech(ck::CKM_AES_CBC_PAD, MechParam::Bytes(vec![9u8; 16]));
-        for len in [0usize, 1, 15, 16, 17, 31, 32, 33, 100] {
-            let pt: Vec<u8> = (0..len as u8).collect();
-            let whole = one_shot(encrypt_init(&m, &k).unwrap(), &pt).unwrap();
-            assert_eq!(whole.len(), (len / 16 + 1) * 16);
-            for chunk in [1, 5, 16, 40] {
-                let ct = run_parts(encrypt_init(&m, &k).unwrap(), &pt, chunk).unwrap();
-                assert_eq!(ct, whole);
-                assert_eq!(
-                    run_parts(decrypt_init(&m, &k).unwrap(), &ct, chunk).unwrap(),
-                    pt
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn cbc_pad_rejects_bad_padding_and_truncation() {
-        let k = key(&[3u8; 16]);
-        let m = mech(ck::CKM_AES_CBC_PAD, MechParam::Bytes(vec![0u8; 16]));
-        let mut ct = one_shot(encrypt_init(&m, &k).unwrap(), b"hello").unwrap();
-        let e = one_shot(decrypt_init(&m, &k).unwrap(), &ct[..15]).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::EncryptedDataLenRange);
-        // Decrypting the padded block with raw CBC shows the padding; corrupt it instead.
-        let raw = mech(ck::CKM_AES_CBC, MechParam::Bytes(vec![0u8; 16]));
-        let mut padded = one_shot(decrypt_init(&raw, &k).unwrap(), &ct).unwrap();
-        padded[15] = 0;
-        ct = one_shot(encrypt_init(&raw, &k).unwrap(), &padded).unwrap();
-        let e = one_shot(decrypt_init(&m, &k).unwrap(), &ct).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::EncryptedDataInvalid);
-    }
-
-    #[test]
-    fn cbc_without_padding_needs_whole_blocks() {
-        let k = key(&[1u8; 24]);
-        let m = mech(ck::CKM_AES_CBC, MechParam::Bytes(vec![0u8; 16]));
-        let e = one_shot(encrypt_init(&m, &k).unwrap(), &[0u8; 17]).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::DataLenRange);
-        let ct = run_parts(encrypt_init(&m, &k).unwrap(), &[5u8; 48], 7).unwrap();
-        assert_eq!(
-            run_parts(decrypt_init(&m, &k).unwrap(), &ct, 13).unwrap(),
-            vec![5u8; 48]
-        );
-        let bad = mech(ck::CKM_AES_CBC, MechParam::Bytes(vec![0u8; 8]));
-        assert_eq!(
-            encrypt_init(&bad, &k).err().unwrap().kind(),
-            ErrorKind::MechanismParamInvalid
-        );
-    }
-
-    #[test]
-    fn sp800_38a_ctr_vector_and_counter_limit() {
-        let k = key(&hex::decode("2b7e151628aed2a6abf7158809cf4f3c").unwrap());
-        let cb: [u8; 16] = hex::decode("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff")
-            .unwrap()
-            .try_into()
-            .unwrap();
-        let m = mech(
-            ck::CKM_AES_CTR,
-            MechParam::Ctr {
-                counter_bits: 128,
-                cb,
-            },
-        );
-        let pt = hex::decode("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51")
-            .unwrap();
-        let ct = run_parts(encrypt_init(&m, &k).unwrap(), &pt, 7).unwrap();
-        assert_eq!(
-            hex::encode(&ct),
-            "874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff"
-        );
-        assert_eq!(
-            run_parts(decrypt_init(&m, &k).unwrap(), &ct, 32).unwrap(),
-            pt
-        );
-        // An 8-bit counter at 0xff has one block left before it would wrap.
-        let m = mech(
-            ck::CKM_AES_CTR,
-            MechParam::Ctr {
-                counter_bits: 8,
-                cb,
-            },
-        );
-        assert_eq!(
-            one_shot(encrypt_init(&m, &k).unwrap(), &pt[..16]).unwrap(),
-            ct[..16]
-        );
-        let e = one_shot(encrypt_init(&m, &k).unwrap(), &pt[..17]).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::DataLenRange);
-    }
-
-    fn gcm(iv: &[u8], aad: &[u8], tag_bits: u64) -> Mechanism {
-        mech(
-            ck::CKM_AES_GCM,
-            MechParam::Gcm {
-                iv: iv.to_vec(),
-                aad: aad.to_vec(),
-                tag_bits,
-            },
-        )
-    }
-
-    #[test]
-    fn gcm_multi_part_holds_plaintext_until_the_tag_is_checked() {
-        let k = key(&[7u8; 16]);
-        let m = gcm(&[1u8; 12], b"header", 128);
-        let pt = vec![0x42u8; 50];
-        let ct = run_parts(encrypt_init(&m, &k).unwrap(), &pt, 7).unwrap();
-        assert_eq!(ct.len(), 66);
-        let mut op = decrypt_init(&m, &k).unwrap();
-        for part in ct.chunks(9) {
-            assert_eq!(op.update_len(part.len()), 0);
-            assert!(op.update(part).unwrap().is_empty());
-        }
-        assert_eq!(op.final_len(), 50);
-        assert_eq!(*op.finish().unwrap(), pt);
-        let mut bad = ct.clone();
-        bad[3] ^= 1;
-        let e = one_shot(decrypt_init(&m, &k).unwrap(), &bad).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::EncryptedDataInvalid);
-        let e = one_shot(decrypt_init(&m, &k).unwrap(), &ct[..10]).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::EncryptedDataLenRange);
-    }
-
-    #[test]
-    fn gcm_general_path_agrees_with_aes_gcm_and_truncates() {
-        for klen in [16, 24, 32] {
-            let kb = vec![klen as u8; klen];
-            let k = key(&kb);
-            let (iv, aad, pt) = (
-                [9u8; 12],
-                b"aad".to_vec(),
-                b"some plaintext of 31 bytes long".to_vec(),
-            );
-            let (ct, tag) = gcm_seal(&k, &iv, &aad, &pt, 16).unwrap();
-            let mut buf = pt.clone();
-            let t = with_general(&kb, &iv, &aad, &mut buf).unwrap();
-            assert_eq!((buf, t.to_vec()), (ct.clone(), tag.clone()));
-            for tag_len in GCM_TAG_LENS {
-                let (ct2, tag2) = gcm_seal(&k, &iv, &aad, &pt, tag_len).unwrap();
-                assert_eq!((&ct2, &tag2[..]), (&ct, &tag[..tag_len]));
-                assert_eq!(*gcm_open(&k, &iv, &aad, &ct2, &tag2).unwrap(), pt);
-                let mut bad = tag2.clone();
-                bad[0] ^= 0x80;
-                assert_eq!(
-                    gcm_open(&k, &iv, &aad, &ct2, &bad).unwrap_err().kind(),
-                    ErrorKind::EncryptedDataInvalid
-                );
-            }
-        }
-        let k = key(&[1u8; 16]);
-        assert_eq!(
-            gcm_seal(&k, &[0u8; 12], b"", b"", 11).unwrap_err().kind(),
-            ErrorKind::MechanismParamInvalid
-        );
-        assert_eq!(
-            gcm_seal(&k, &[], b"", b"", 16).unwrap_err().kind(),
-            ErrorKind::MechanismParamInvalid
-        );
-    }
-
-    fn with_general(key: &[u8], iv: &[u8], aad: &[u8], data: &mut [u8]) -> Result<[u8; 16]> {
-        with_aes!(key, |C| gcm_general::<C>(key, iv, aad, data, None))
-    }
-
-    #[test]
-    fn rfc4493_cmac_and_general_length() {
-        let k = key(&hex::decode("2b7e151628aed2a6abf7158809cf4f3c").unwrap());
-        let msg = hex::decode("6bc1bee22e409f96e93d7e117393172a").unwrap();
-        let mut op = sign_init(&mech(ck::CKM_AES_CMAC, MechParam::None), &k).unwrap();
-        op.update(&msg).unwrap();
-        let mac = op.finish().unwrap();
-        assert_eq!(hex::encode(&mac), "070a16b46b4d4144f79bdd9dd04a287c");
-        let g = mech(ck::CKM_AES_CMAC_GENERAL, MechParam::MacLen(8));
-        let mut v = verify_init(&g, &k).unwrap();
-        v.update(&msg).unwrap();
-        v.finish(&mac[..8]).unwrap();
-        let mut v = verify_init(&g, &k).unwrap();
-        v.update(&msg[1..]).unwrap();
-        assert_eq!(
-            v.finish(&mac[..8]).unwrap_err().kind(),
-            ErrorKind::SignatureInvalid
-        );
-    }
-
-    #[test]
-    fn rfc3394_and_rfc5649_wrap_through_wrap_and_encrypt() {
-        let kek = key(&hex::decode("000102030405060708090A0B0C0D0E0F").unwrap());
-        let data = hex::decode("00112233445566778899AABBCCDDEEFF").unwrap();
-        let m = mech(ck::CKM_AES_KEY_WRAP, MechParam::None);
-        let w = wrap(&m, &kek, &data).unwrap();
-        assert_eq!(
-            hex::encode(&w),
-            "1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5"
-        );
-        assert_eq!(wrap_len(&m, &kek, data.len()).unwrap(), w.len());
-        assert_eq!(*unwrap(&m, &kek, &w).unwrap(), data);
-        assert_eq!(one_shot(encrypt_init(&m, &kek).unwrap(), &data).unwrap(), w);
-        let mut bad = w.clone();
-        bad[5] ^= 1;
-        assert_eq!(
-            unwrap(&m, &kek, &bad).unwrap_err().kind(),
-            ErrorKind::WrappedKeyInvalid
-        );
-        assert_eq!(
-            wrap(&m, &kek, &data[..12]).unwrap_err().kind(),
-            ErrorKind::KeySizeRange
-        );
-
-        let kek = key(&hex::decode("5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8").unwrap());
-        let m = mech(ck::CKM_AES_KEY_WRAP_KWP, MechParam::None);
-        let w = wrap(&m, &kek, &hex::decode("466f7250617369").unwrap()).unwrap();
-        assert_eq!(hex::encode(&w), "afbeb0f07dfbf5419200f2ccb50bb24f");
-        assert_eq!(wrap_len(&m, &kek, 7).unwrap(), 16);
-        assert_eq!(
-            hex::encode(&*unwrap(&m, &kek, &w).unwrap()),
-            "466f7250617369"
-        );
-    }
-
-    #[test]
-    fn generate_key_respects_value_len() {
-        use crate::attr::Attr;
-        use crate::mech::generate_key;
-        let m = Mechanism::new(ck::CKM_AES_KEY_GEN);
-        for (len, ok) in [(16, true), (24, true), (32, true), (20, false), (64, false)] {
-            let t = Template::new(vec![Attr::ulong(ck::CKA_VALUE_LEN, len)]).unwrap();
-            match generate_key(&m, &t) {
-                Ok((kt, attrs)) => {
-                    assert!(ok);
-                    assert_eq!(kt, ck::CKK_AES);
-                    assert_eq!(attrs.secret[0].value.len(), len as usize);
-                }
-                Err(e) => {
-                    assert!(!ok);
-                    assert_eq!(e.kind(), ErrorKind::KeySizeRange);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn wycheproof_aes_gcm() {
-        let t = run("aes_gcm_test.json", |c: &Case| {
-            let k = key(&c.hex("key"));
-            let m = gcm(&c.hex("iv"), &c.hex("aad"), c.num("tagSize"));
-            let (msg, mut ct) = (c.hex("msg"), c.hex("ct"));
-            ct.extend_from_slice(&c.hex("tag"));
-            let opened = decrypt_init(&m, &k).and_then(|op| one_shot(op, &ct));
-            let accepted = opened.is_ok_and(|pt| pt == msg);
-            if c.result() == "valid" {
-                let sealed = encrypt_init(&m, &k).and_then(|op| one_shot(op, &msg));
-                assert_eq!(
-                    sealed.ok(),
-                    Some(ct),
-                    "tcId {} encrypts differently",
-                    c.id()
-                );
-            }
-            accepted
-        });
-        assert!(t.invalid > 0);
-    }
-
-    fn key_wrap_file(file: &str, ty: ck::CK_MECHANISM_TYPE) {
-        let m = mech(ty, MechParam::None);
-        let t = run(file, |c: &Case| {
-            let k = key(&c.hex("key"));
-            let (msg, ct) = (c.hex("msg"), c.hex("ct"));
-            let accepted = unwrap(&m, &k, &ct).is_ok_and(|pt| *pt == msg);
-            let decrypted = decrypt_init(&m, &k)
-                .and_then(|op| one_shot(op, &ct))
-                .is_ok_and(|pt| pt == msg);
-            assert_eq!(
-                accepted,
-                decrypted,
-                "tcId {}: unwrap and decrypt disagree",
-                c.id()
-            );
-            if c.result() == "valid" {
-                assert_eq!(
-                    wrap(&m, &k, &msg).ok(),
-                    Some(ct),
-                    "tcId {} wraps differently",
-                    c.id()
-                );
-            }
-            accepted
-        });
-        assert!(t.invalid > 0);
-    }
-
-    #[test]
-    fn wycheproof_aes_wrap() {
-        key_wrap_file("aes_wrap_test.json", ck::CKM_AES_KEY_WRAP);
-    }
-
-    #[test]
-    fn wycheproof_aes_kwp() {
-        key_wrap_file("aes_kwp_test.json", ck::CKM_AES_KEY_WRAP_KWP);
-    }
-}
+mod tests;

@@ -73,30 +73,37 @@ fn mac_op(m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn SignOp>> {
     })
 }
 
-/// A fresh random secret of `len` bytes, as key attributes.
-pub(crate) fn random_secret(len: usize) -> KeyAttrs {
-    let mut v = Zeroizing::new(vec![0u8; len]);
-    crate::rng::fill_bytes(&mut v);
-    secret_attrs(&v)
-}
-
-/// CKA_VALUE_LEN of a key generation template, checked against the table's range.
-pub(crate) fn value_len(m: &Mechanism, t: &Template) -> Result<usize> {
+/// C_GenerateKey of a secret key of `key_type`: CKA_VALUE_LEN from the template, within
+/// the mechanism's table range and the key type's allowed lengths, filled from the CSPRNG.
+pub(crate) fn generate_secret(
+    m: &Mechanism,
+    t: &Template,
+    key_type: ck::CK_KEY_TYPE,
+) -> Result<(ck::CK_KEY_TYPE, KeyAttrs)> {
+    if m.param != MechParam::None {
+        return err(
+            ErrorKind::MechanismParamInvalid,
+            "key generation takes no parameter",
+        );
+    }
     let Some(len) = t.get_ulong(ck::CKA_VALUE_LEN)? else {
         return err(
             ErrorKind::TemplateIncomplete,
             "generating this key needs CKA_VALUE_LEN (in bytes)",
         );
     };
-    let spec = super::table::lookup(m.ty);
-    let (min, max) = spec.map_or((0, 0), |s| (s.min_key_size, s.max_key_size));
+    let (min, max) =
+        super::table::lookup(m.ty).map_or((0, 0), |s| (s.min_key_size, s.max_key_size));
     if len < min as ck::CK_ULONG || len > max as ck::CK_ULONG {
         return err(
             ErrorKind::KeySizeRange,
             format!("CKA_VALUE_LEN must be between {min} and {max} bytes, got {len}"),
         );
     }
-    Ok(len as usize)
+    super::keys::check_secret_len(key_type, len as usize)?;
+    let mut v = Zeroizing::new(vec![0u8; len as usize]);
+    crate::rng::fill_bytes(&mut v);
+    Ok((key_type, secret_attrs(&v)))
 }
 
 impl Family for Hmac {
@@ -109,13 +116,7 @@ impl Family for Hmac {
     }
 
     fn generate_key(&self, m: &Mechanism, t: &Template) -> Result<(ck::CK_KEY_TYPE, KeyAttrs)> {
-        if m.param != MechParam::None {
-            return err(
-                ErrorKind::MechanismParamInvalid,
-                "key generation takes no parameter",
-            );
-        }
-        Ok((ck::CKK_GENERIC_SECRET, random_secret(value_len(m, t)?)))
+        generate_secret(m, t, ck::CKK_GENERIC_SECRET)
     }
 }
 
@@ -126,10 +127,7 @@ mod tests {
     use crate::mech::{generate_key, keys, sign_init, verify_init};
 
     fn key(v: &[u8]) -> KeyMaterial {
-        KeyMaterial::Secret {
-            key_type: ck::CKK_GENERIC_SECRET,
-            value: Zeroizing::new(v.to_vec()),
-        }
+        crate::mech::test_support::secret(ck::CKK_GENERIC_SECRET, v)
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! generation. Returns raw derived bytes; the session layer turns them into a key object.
 
 use super::family::Family;
-use super::hmac::{random_secret, value_len};
+use super::hmac::generate_secret;
 use super::params::{HkdfSalt, MechParam, Mechanism};
 use super::{KeyAttrs, KeyMaterial};
 use crate::attr::Template;
@@ -129,13 +129,7 @@ impl Family for Kdf {
     }
 
     fn generate_key(&self, m: &Mechanism, t: &Template) -> Result<(ck::CK_KEY_TYPE, KeyAttrs)> {
-        if m.param != MechParam::None {
-            return err(
-                ErrorKind::MechanismParamInvalid,
-                "key generation takes no parameter",
-            );
-        }
-        Ok((ck::CKK_HKDF, random_secret(value_len(m, t)?)))
+        generate_secret(m, t, ck::CKK_HKDF)
     }
 }
 
@@ -146,10 +140,7 @@ mod tests {
     use crate::mech::wycheproof_tests::run;
 
     fn key(v: &[u8]) -> KeyMaterial {
-        KeyMaterial::Secret {
-            key_type: ck::CKK_GENERIC_SECRET,
-            value: Zeroizing::new(v.to_vec()),
-        }
+        crate::mech::test_support::secret(ck::CKK_GENERIC_SECRET, v)
     }
 
     fn hkdf(
@@ -228,42 +219,32 @@ mod tests {
     #[test]
     fn bad_parameters_are_refused() {
         let ikm = key(&[1; 32]);
-        let e = derive(
-            &hkdf(false, false, ck::CKM_SHA256, HkdfSalt::Null, b""),
-            &ikm,
-            None,
-            Some(32),
-        )
-        .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::MechanismParamInvalid);
-        let e = derive(
-            &hkdf(true, true, ck::CKM_SHA_1, HkdfSalt::Null, b""),
-            &ikm,
-            None,
-            Some(32),
-        )
-        .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::MechanismParamInvalid);
-        let e = derive(
-            &hkdf(true, true, ck::CKM_SHA256, HkdfSalt::Key(3), b""),
-            &ikm,
-            None,
-            Some(32),
-        )
-        .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::MechanismParamInvalid);
-        let aes = KeyMaterial::Secret {
-            key_type: ck::CKK_AES,
-            value: Zeroizing::new(vec![0; 16]),
-        };
-        let e = derive(
-            &hkdf(true, true, ck::CKM_SHA256, HkdfSalt::Null, b""),
-            &aes,
-            None,
-            Some(32),
-        )
-        .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::KeyTypeInconsistent);
+        let refused = [
+            hkdf(false, false, ck::CKM_SHA256, HkdfSalt::Null, b""),
+            hkdf(true, true, ck::CKM_SHA_1, HkdfSalt::Null, b""),
+            // CKF_HKDF_SALT_KEY without the resolved salt key.
+            hkdf(true, true, ck::CKM_SHA256, HkdfSalt::Key(3), b""),
+        ];
+        for m in &refused {
+            let e = derive(m, &ikm, None, Some(32)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MechanismParamInvalid, "{m:?}");
+        }
+        let m = hkdf(true, true, ck::CKM_SHA256, HkdfSalt::Null, b"");
+        let aes = crate::mech::test_support::secret(ck::CKK_AES, &[0; 16]);
+        assert_eq!(
+            derive(&m, &aes, None, Some(32)).unwrap_err().kind(),
+            ErrorKind::KeyTypeInconsistent
+        );
+        assert_eq!(
+            derive(&m, &ikm, None, Some(255 * 32 + 1))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::TemplateInconsistent
+        );
+        assert_eq!(
+            derive(&m, &ikm, None, None).unwrap_err().kind(),
+            ErrorKind::TemplateIncomplete
+        );
     }
 
     fn wycheproof_hkdf(file: &str, prf: ck::CK_MECHANISM_TYPE) {

@@ -3,7 +3,7 @@
 //! This file routes by key type or algorithm OID; each family module owns its own parsing.
 
 use super::{ec, eddsa, rsa, AttrSource, KeyAttrs};
-use crate::attr::{decode_ulong, Attr, AttrType, Template};
+use crate::attr::{Attr, AttrType, Template};
 use crate::error::{err, Error, ErrorKind, Result};
 use cryptoki_sys as ck;
 use pkcs8::der::Decode;
@@ -188,7 +188,7 @@ fn is_secret_type(key_type: ck::CK_KEY_TYPE) -> bool {
 }
 
 /// Allowed value lengths of secret keys, in bytes.
-fn check_secret_len(key_type: ck::CK_KEY_TYPE, len: usize) -> Result<()> {
+pub(crate) fn check_secret_len(key_type: ck::CK_KEY_TYPE, len: usize) -> Result<()> {
     let ok = match key_type {
         ck::CKK_AES => matches!(len, 16 | 24 | 32),
         _ => (super::table::SECRET_MIN_BYTES..=super::table::SECRET_MAX_BYTES)
@@ -220,11 +220,6 @@ pub(crate) fn required(src: &dyn AttrSource, ty: AttrType) -> Result<&[u8]> {
             format!("the key needs attribute {}", attr_name(ty)),
         )
     })
-}
-
-/// A CK_ULONG attribute from a template, if present.
-pub(crate) fn ulong_attr(src: &dyn AttrSource, ty: AttrType) -> Result<Option<ck::CK_ULONG>> {
-    src.attr(ty).map(|v| decode_ulong(ty, v)).transpose()
 }
 
 /// Spec names for the key attributes this layer asks for, so messages name them.

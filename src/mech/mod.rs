@@ -27,6 +27,8 @@ pub mod kdf;
 pub mod rsa;
 
 #[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
 pub(crate) mod wycheproof_tests;
 
 /// Read access to an object's attributes (public ones and unsealed secret ones), so key
@@ -74,6 +76,7 @@ pub trait CipherOp: Send {
 }
 
 /// A digest in progress.
+#[allow(clippy::len_without_is_empty)] // `len` is the output length, never empty
 pub trait DigestOp: Send {
     fn update(&mut self, data: &[u8]);
     fn len(&self) -> usize;

@@ -193,7 +193,7 @@ impl VerifyOp for MacVerify {
     }
 }
 
-type CipherFn = Box<dyn FnMut(&[u8]) -> Result<Zeroizing<Vec<u8>>> + Send>;
+pub(crate) type CipherFn = Box<dyn FnMut(&[u8]) -> Result<Zeroizing<Vec<u8>>> + Send>;
 type LenFn = Box<dyn Fn(usize) -> usize + Send>;
 
 /// A cipher that needs its whole input before it can output anything (RSA, AES key wrap,

@@ -123,42 +123,14 @@ mod tests {
     use super::*;
     use crate::attr::{Attr, Template};
     use crate::mech::params::{HkdfSalt, MechParam, Mechanism};
-    use crate::mech::{self, ec::Curve, keys, KeyMaterial};
-    use zeroize::Zeroizing;
-
-    fn secret(key_type: ck::CK_KEY_TYPE, len: usize) -> KeyMaterial {
-        KeyMaterial::Secret {
-            key_type,
-            value: Zeroizing::new(vec![0x42; len]),
-        }
-    }
+    use crate::mech::test_support::{generate_pair, secret};
+    use crate::mech::{self, ec::Curve, KeyMaterial};
 
     /// A private and a public key of this type (the same key for secret keys).
     fn keys_for(key_type: ck::CK_KEY_TYPE) -> (KeyMaterial, KeyMaterial) {
-        let pair = |m, t: Vec<Attr>| {
-            let g = mech::generate_key_pair(
-                &Mechanism::new(m),
-                &Template::new(t).unwrap(),
-                &Template::default(),
-            )
-            .unwrap();
-            let prv = Template::new(
-                g.private_key
-                    .public
-                    .iter()
-                    .chain(&g.private_key.secret)
-                    .cloned()
-                    .collect(),
-            );
-            (
-                keys::load(ck::CKO_PRIVATE_KEY, g.key_type, &prv.unwrap()).unwrap(),
-                keys::load(
-                    ck::CKO_PUBLIC_KEY,
-                    g.key_type,
-                    &Template::new(g.public_key).unwrap(),
-                )
-                .unwrap(),
-            )
+        let pair = |m, t| {
+            let (prv, public, _) = generate_pair(m, t);
+            (prv, public)
         };
         match key_type {
             ck::CKK_RSA => pair(
@@ -170,8 +142,7 @@ mod tests {
                 vec![Attr::new(ck::CKA_EC_PARAMS, Curve::P256.ec_params())],
             ),
             ck::CKK_EC_EDWARDS => pair(ck::CKM_EC_EDWARDS_KEY_PAIR_GEN, vec![]),
-            ck::CKK_AES => (secret(ck::CKK_AES, 32), secret(ck::CKK_AES, 32)),
-            t => (secret(t, 32), secret(t, 32)),
+            t => (secret(t, &[0x42; 32]), secret(t, &[0x42; 32])),
         }
     }
 
@@ -252,54 +223,82 @@ mod tests {
             // Raw-input mechanisms get input of a size they take.
             let data: &[u8] = &[0x33; 32];
             if has(ck::CKF_SIGN) {
-                let mut op = mech::sign_init(&m, &prv).expect(&ctx("sign"));
-                op.update(data).expect(&ctx("sign"));
-                let sig = op.finish().expect(&ctx("sign"));
+                let mut op =
+                    mech::sign_init(&m, &prv).unwrap_or_else(|e| panic!("{}: {e:?}", ctx("sign")));
+                op.update(data)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("sign")));
+                let sig = op
+                    .finish()
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("sign")));
                 if has(ck::CKF_VERIFY) {
-                    let mut v = mech::verify_init(&m, &public).expect(&ctx("verify"));
-                    v.update(data).expect(&ctx("verify"));
-                    v.finish(&sig).expect(&ctx("verify"));
+                    let mut v = mech::verify_init(&m, &public)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("verify")));
+                    v.update(data)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("verify")));
+                    v.finish(&sig)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("verify")));
                 }
                 checked += 1;
             }
             if has(ck::CKF_ENCRYPT) {
-                let mut op = mech::encrypt_init(&m, &public).expect(&ctx("encrypt"));
-                let mut ct = op.update(data).expect(&ctx("encrypt")).to_vec();
-                ct.extend_from_slice(&op.finish().expect(&ctx("encrypt")));
+                let mut op = mech::encrypt_init(&m, &public)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("encrypt")));
+                let mut ct = op
+                    .update(data)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("encrypt")))
+                    .to_vec();
+                ct.extend_from_slice(
+                    &op.finish()
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("encrypt"))),
+                );
                 if has(ck::CKF_DECRYPT) {
-                    let mut op = mech::decrypt_init(&m, &prv).expect(&ctx("decrypt"));
-                    let mut pt = op.update(&ct).expect(&ctx("decrypt")).to_vec();
-                    pt.extend_from_slice(&op.finish().expect(&ctx("decrypt")));
+                    let mut op = mech::decrypt_init(&m, &prv)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("decrypt")));
+                    let mut pt = op
+                        .update(&ct)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("decrypt")))
+                        .to_vec();
+                    pt.extend_from_slice(
+                        &op.finish()
+                            .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("decrypt"))),
+                    );
                     assert_eq!(pt, data, "{}", ctx("a decrypt that inverts encrypt"));
                 }
                 checked += 1;
             }
             if has(ck::CKF_WRAP) {
-                let wrapped = mech::wrap(&m, &public, data).expect(&ctx("wrap"));
+                let wrapped = mech::wrap(&m, &public, data)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("wrap")));
                 assert!(
-                    mech::wrap_len(&m, &public, data.len()).expect(&ctx("wrap")) >= wrapped.len()
+                    mech::wrap_len(&m, &public, data.len())
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("wrap")))
+                        >= wrapped.len()
                 );
                 if has(ck::CKF_UNWRAP) {
                     assert_eq!(
-                        *mech::unwrap(&m, &prv, &wrapped).expect(&ctx("unwrap")),
+                        *mech::unwrap(&m, &prv, &wrapped)
+                            .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("unwrap"))),
                         data
                     );
                 }
                 checked += 1;
             }
             if has(ck::CKF_DERIVE) {
-                mech::derive(&m, &prv, None, Some(16)).expect(&ctx("derive"));
+                mech::derive(&m, &prv, None, Some(16))
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("derive")));
                 checked += 1;
             }
             if has(ck::CKF_DIGEST) {
-                let mut op = mech::digest_init(&m).expect(&ctx("digest"));
+                let mut op =
+                    mech::digest_init(&m).unwrap_or_else(|e| panic!("{}: {e:?}", ctx("digest")));
                 op.update(data);
                 assert_eq!(op.finish().len(), op.len());
                 checked += 1;
             }
             if has(ck::CKF_GENERATE) {
                 let t = Template::new(vec![Attr::ulong(ck::CKA_VALUE_LEN, 32)]).unwrap();
-                let (kt, _) = mech::generate_key(&m, &t).expect(&ctx("generate"));
+                let (kt, _) = mech::generate_key(&m, &t)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("generate")));
                 assert!(
                     row.key_types.contains(&kt),
                     "{}",
@@ -313,7 +312,7 @@ mod tests {
             }
             if has(ck::CKF_MESSAGE_ENCRYPT) {
                 let (ct, tag) = mech::gcm_seal(&public, &[1; 12], b"aad", data, 16)
-                    .expect(&ctx("message encrypt"));
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("message encrypt")));
                 assert_eq!(
                     *mech::gcm_open(&prv, &[1; 12], b"aad", &ct, &tag).unwrap(),
                     data
