@@ -383,7 +383,7 @@ mod tests {
         let mk = s.login(PinKind::So, b"so-pin").unwrap();
         let public = [
             Attr::bool(ck::CKA_EXTRACTABLE, false),
-            Attr::new(ck::CKA_LABEL, b"k".to_vec()),
+            Attr::new(ck::CKA_SUBJECT, b"k".to_vec()),
         ];
         let secret = [Attr::new(ck::CKA_VALUE, vec![7u8; 16])];
         assert_eq!(
@@ -396,7 +396,10 @@ mod tests {
         s.update(
             None,
             id,
-            &[public[0].clone(), Attr::new(ck::CKA_LABEL, b"k2".to_vec())],
+            &[
+                public[0].clone(),
+                Attr::new(ck::CKA_SUBJECT, b"k2".to_vec()),
+            ],
         )
         .unwrap();
         assert!(s.generation().unwrap() > g0);

@@ -38,14 +38,15 @@
 //! restoring an older blob under newer attributes fails a tag: `unseal` reports
 //! `StoreTampered`. Not detectable without state outside the file: restoring a whole
 //! older row (its own public attributes, blob and DEK together) or the whole file,
-//! editing unbound attributes (label) or public-only objects, resetting PIN failure
-//! counters. Private and secret key objects must have a sealed part, so a forged row
-//! without one is reported as tampered too.
+//! editing unbound attributes or public-only objects, resetting PIN failure counters.
+//! The label is bound: for managed keys it is the key's name. Private and secret key
+//! objects must have a sealed part, so a forged row without one is reported as tampered too.
 
 #![allow(unused_variables)]
 
 use crate::attr::Attr;
 use crate::error::Result;
+use crate::object::vendor;
 use cryptoki_sys as ck;
 use zeroize::Zeroizing;
 
@@ -110,6 +111,15 @@ pub const BOUND_ATTRIBUTES: &[ck::CK_ATTRIBUTE_TYPE] = &[
     ck::CKA_MODIFIABLE,
     ck::CKA_COPYABLE,
     ck::CKA_DESTROYABLE,
+    // A managed key's name, version and lifecycle state: editing the database to rename a
+    // version or bring a retired one back fails the seal (see `crate::object::vendor`).
+    ck::CKA_LABEL,
+    vendor::CKA_PQHSM_KEY_VERSION,
+    vendor::CKA_PQHSM_VERSION_STATE,
+    vendor::CKA_PQHSM_KEY_STATE,
+    vendor::CKA_PQHSM_DELETION_DATE,
+    vendor::CKA_PQHSM_EXPIRES_AT,
+    vendor::CKA_PQHSM_PURPOSE,
 ];
 
 /// Which PIN a login uses.

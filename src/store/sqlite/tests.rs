@@ -225,7 +225,7 @@ fn generation_moves_on_every_write_only() {
     let id = new_key(&store, &mk, "a");
     let g1 = store.generation().unwrap();
     assert_ne!(g1, g0);
-    store.update(None, id, &key_public("b")).unwrap();
+    store.update(Some(&mk), id, &key_public("b")).unwrap();
     let g2 = store.generation().unwrap();
     assert_ne!(g2, g1);
     store.delete(id).unwrap();
@@ -510,12 +510,20 @@ fn update_reseals_bound_changes_and_needs_the_key_for_them() {
     let secret = key_secret();
     let id = store.insert(Some(&mk), &key_public("k"), &secret).unwrap();
 
-    // An unbound attribute (the label) changes without the key.
-    let mut public = key_public("renamed");
+    // An unbound attribute (the start date) changes without the key.
+    let mut public = key_public("k");
+    public.push(Attr::new(ck::CKA_START_DATE, b"20250101".to_vec()));
     store.update(None, id, &public).unwrap();
     assert_eq!(store.unseal(&mk, id).unwrap(), secret);
+    let dated = public.clone();
 
-    // A bound one needs it.
+    // A bound one needs it: a usage flag, or the label (a managed key's name).
+    let mut renamed = public.clone();
+    set_attr(&mut renamed, Attr::new(ck::CKA_LABEL, b"renamed".to_vec()));
+    assert_eq!(
+        store.update(None, id, &renamed).unwrap_err().kind(),
+        ErrorKind::UserNotLoggedIn
+    );
     set_attr(&mut public, Attr::bool(ck::CKA_SIGN, false));
     assert_eq!(
         store.update(None, id, &public).unwrap_err().kind(),
@@ -523,7 +531,7 @@ fn update_reseals_bound_changes_and_needs_the_key_for_them() {
     );
     assert_eq!(
         store.objects().unwrap()[0].public,
-        key_public("renamed"),
+        dated,
         "refused update was applied"
     );
     store.update(Some(&mk), id, &public).unwrap();
