@@ -4,7 +4,10 @@
 //! `crate::object::vendor`), changed only here, atomically, and enforced where operations
 //! start, so the CLI and PKCS#11 clients see one truth.
 
+pub mod audit;
 pub mod clock;
+pub mod lifecycle;
+pub mod meta;
 
 use clock::{Clock, SystemClock};
 use std::sync::{Arc, RwLock};
