@@ -24,7 +24,14 @@ pub mod ec;
 pub mod eddsa;
 pub mod hmac;
 pub mod kdf;
+pub mod mldsa;
+pub mod mlkem;
+pub mod pqc_encoding;
+pub mod pqc_sign;
+#[cfg(test)]
+mod pqc_testkit;
 pub mod rsa;
+pub mod slhdsa;
 
 /// Read access to an object's attributes (public ones and unsealed secret ones), so key
 /// material can be parsed without this module knowing how objects are stored.
