@@ -304,8 +304,9 @@ impl MlDsaKey {
     }
 
     /// Parse an expanded key sk and check it: s1 and s2 in range, tr the hash of the public
-    /// key its s1/s2 give, and a signature that verifies under that public key (which catches
-    /// a corrupt t0, the one part the other checks cannot see).
+    /// key its s1/s2 give, and a pairwise signature check under that public key. t0 is the one
+    /// part the crate cannot recompute for us: the signature check catches a garbled t0, while
+    /// a t0 off by small amounts may pass it (such a key still signs verifiably almost always).
     fn from_expanded(set: MlDsaSet, bytes: &[u8]) -> Result<Self> {
         if bytes.len() != set.private_len() {
             return err(
