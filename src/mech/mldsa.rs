@@ -7,8 +7,9 @@
 
 use super::family::Family;
 use super::params::Mechanism;
-use super::pqc_encoding::{self as enc, PrivateKey, PrivateKeyChoice};
-use super::pqc_sign::{self, Message, Role, SignSpec};
+use super::pqc_encoding as enc;
+use super::pqc_keys::{self, PqKey, SeededKey};
+use super::pqc_sign::{self, SignSpec};
 use super::{keys, AttrSource, GeneratedPair, KeyAttrs, KeyMaterial, SignOp, VerifyOp};
 use crate::attr::{Attr, Template};
 use crate::error::{err, Error, ErrorKind, Result};
@@ -267,12 +268,6 @@ impl MlDsaKey {
     pub fn set(&self) -> MlDsaSet {
         self.set
     }
-    pub fn is_private(&self) -> bool {
-        matches!(*self.inner, Inner::Private { .. })
-    }
-    pub fn public_bytes(&self) -> &[u8] {
-        &self.public
-    }
     /// Key size for C_GetMechanismInfo: the public key length in bytes (PKCS#11 3.2).
     pub fn size(&self) -> u64 {
         self.set.public_len() as u64
@@ -289,6 +284,102 @@ impl MlDsaKey {
         }
     }
 
+    /// The public half of this key.
+    pub fn public_key(&self) -> Result<Self> {
+        match *self.inner {
+            Inner::Public(_) => Ok(self.clone()),
+            Inner::Private { .. } => Self::from_public(self.set, &self.public),
+        }
+    }
+
+    fn sk(&self) -> Result<&Sk> {
+        match &*self.inner {
+            Inner::Private { sk, .. } => Ok(sk),
+            Inner::Public(_) => err(
+                ErrorKind::KeyTypeInconsistent,
+                "signing needs the ML-DSA private key; this is the public key",
+            ),
+        }
+    }
+
+    /// Start μ = H(tr‖M', 64): absorb tr, then M' as it comes.
+    fn mu_hasher(&self) -> shake::Shake256 {
+        let mut h = shake::Shake256::default();
+        h.update(&self.tr);
+        h
+    }
+
+    /// ML-DSA.Sign_internal from μ with the given rnd (zeros: the deterministic variant).
+    pub(crate) fn sign_mu(&self, mu: &[u8; TR_LEN], rnd: &[u8; RND_LEN]) -> Result<Vec<u8>> {
+        each!(self.sk()?, Sk, k => sign_mu_with(k, mu, rnd))
+    }
+
+    /// ML-DSA.Verify_internal from μ.
+    pub(crate) fn verify_mu(&self, mu: &[u8; TR_LEN], sig: &[u8]) -> Result<()> {
+        let Inner::Public(vk) = &*self.inner else {
+            return err(
+                ErrorKind::KeyTypeInconsistent,
+                "verification takes the ML-DSA public key; this is the private key",
+            );
+        };
+        if sig.len() != self.set.signature_len() {
+            return err(
+                ErrorKind::SignatureLenRange,
+                format!(
+                    "an {} signature is {} bytes, got {}",
+                    self.set.name(),
+                    self.set.signature_len(),
+                    sig.len()
+                ),
+            );
+        }
+        if each!(vk, Vk, k => verify_mu_with(k, mu, sig)) {
+            Ok(())
+        } else {
+            Err(invalid_signature())
+        }
+    }
+
+    /// μ for a whole message M'.
+    #[cfg(test)]
+    pub(crate) fn mu_of(&self, m_prime: &[&[u8]]) -> [u8; TR_LEN] {
+        let mut h = self.mu_hasher();
+        for p in m_prime {
+            h.update(p);
+        }
+        let mut mu = [0u8; TR_LEN];
+        h.finalize_xof().read(&mut mu);
+        mu
+    }
+}
+
+impl PqKey for MlDsaKey {
+    const KEY_TYPE: ck::CK_KEY_TYPE = ck::CKK_ML_DSA;
+    const ALGORITHM: &'static str = "ML-DSA";
+    fn parameter_set(&self) -> ck::CK_ULONG {
+        self.set.ckp()
+    }
+    fn public_bytes(&self) -> &[u8] {
+        &self.public
+    }
+
+    fn is_private(&self) -> bool {
+        matches!(*self.inner, Inner::Private { .. })
+    }
+
+    fn secret_attrs(&self) -> Result<Vec<Attr>> {
+        self.seeded_secret_attrs()
+    }
+}
+
+impl SeededKey for MlDsaKey {
+    type Set = MlDsaSet;
+    fn set_from_ckp(ckp: ck::CK_ULONG) -> Result<MlDsaSet> {
+        MlDsaSet::from_ckp(ckp)
+    }
+    fn set_name(set: MlDsaSet) -> &'static str {
+        set.name()
+    }
     /// ML-DSA.KeyGen_internal from ξ.
     fn from_seed(set: MlDsaSet, seed: &[u8]) -> Result<Self> {
         let seed: [u8; SEED_LEN] = seed.try_into().map_err(|_| {
@@ -377,51 +468,6 @@ impl MlDsaKey {
         })
     }
 
-    /// The public half of this key.
-    pub fn public_key(&self) -> Result<Self> {
-        match *self.inner {
-            Inner::Public(_) => Ok(self.clone()),
-            Inner::Private { .. } => Self::from_public(self.set, &self.public),
-        }
-    }
-
-    /// Private key from CKA_SEED and/or CKA_VALUE, like ML-KEM: the seed wins and a given
-    /// expanded key must be exactly its expansion.
-    fn from_parts(set: MlDsaSet, seed: Option<&[u8]>, expanded: Option<&[u8]>) -> Result<Self> {
-        match (seed, expanded) {
-            (Some(seed), expanded) => {
-                let key = Self::from_seed(set, seed)?;
-                if let Some(given) = expanded {
-                    if !bool::from(key.expanded()?.as_slice().ct_eq(given)) {
-                        return err(
-                            ErrorKind::TemplateInconsistent,
-                            format!(
-                                "the {} CKA_VALUE is not the private key of its CKA_SEED",
-                                set.name()
-                            ),
-                        );
-                    }
-                }
-                Ok(key)
-            }
-            (None, Some(expanded)) => Self::from_expanded(set, expanded),
-            (None, None) => err(
-                ErrorKind::TemplateIncomplete,
-                "an ML-DSA private key needs CKA_SEED (ξ) or CKA_VALUE (the expanded key)",
-            ),
-        }
-    }
-
-    fn sk(&self) -> Result<&Sk> {
-        match &*self.inner {
-            Inner::Private { sk, .. } => Ok(sk),
-            Inner::Public(_) => err(
-                ErrorKind::KeyTypeInconsistent,
-                "signing needs the ML-DSA private key; this is the public key",
-            ),
-        }
-    }
-
     fn seed(&self) -> Option<Zeroizing<Vec<u8>>> {
         match &*self.inner {
             Inner::Private {
@@ -434,167 +480,46 @@ impl MlDsaKey {
     fn expanded(&self) -> Result<Zeroizing<Vec<u8>>> {
         Ok(each!(self.sk()?, Sk, k => Zeroizing::new(k.to_expanded().to_vec())))
     }
+}
 
-    /// Start μ = H(tr‖M', 64): absorb tr, then M' as it comes.
-    fn mu_hasher(&self) -> shake::Shake256 {
-        let mut h = shake::Shake256::default();
-        h.update(&self.tr);
+/// Every ML-DSA variant signs μ = H(tr‖M'): M' streams into μ's hash, so nothing buffers.
+impl pqc_sign::SignatureKey for MlDsaKey {
+    type Sink = shake::Shake256;
+    const ALGORITHM: &'static str = "ML-DSA";
+    fn mechanisms() -> &'static pqc_sign::Mechanisms {
+        &pqc_sign::ML_DSA
+    }
+    fn is_private(&self) -> bool {
+        PqKey::is_private(self)
+    }
+    fn signature_len(&self) -> usize {
+        self.set.signature_len()
+    }
+    fn sink(&self, prefix: &[u8]) -> shake::Shake256 {
+        let mut h = self.mu_hasher();
+        h.update(prefix);
         h
     }
-
-    /// ML-DSA.Sign_internal from μ with the given rnd (zeros: the deterministic variant).
-    pub(crate) fn sign_mu(&self, mu: &[u8; TR_LEN], rnd: &[u8; RND_LEN]) -> Result<Vec<u8>> {
-        each!(self.sk()?, Sk, k => sign_mu_with(k, mu, rnd))
+    fn absorb(sink: &mut shake::Shake256, data: &[u8]) {
+        sink.update(data);
     }
-
-    /// ML-DSA.Verify_internal from μ.
-    pub(crate) fn verify_mu(&self, mu: &[u8; TR_LEN], sig: &[u8]) -> Result<()> {
-        let Inner::Public(vk) = &*self.inner else {
-            return err(
-                ErrorKind::KeyTypeInconsistent,
-                "verification takes the ML-DSA public key; this is the private key",
-            );
-        };
-        if sig.len() != self.set.signature_len() {
-            return err(
-                ErrorKind::SignatureLenRange,
-                format!(
-                    "an {} signature is {} bytes, got {}",
-                    self.set.name(),
-                    self.set.signature_len(),
-                    sig.len()
-                ),
-            );
-        }
-        if each!(vk, Vk, k => verify_mu_with(k, mu, sig)) {
-            Ok(())
-        } else {
-            Err(invalid_signature())
-        }
-    }
-
-    /// μ for a whole message M'.
-    #[cfg(test)]
-    pub(crate) fn mu_of(&self, m_prime: &[&[u8]]) -> [u8; TR_LEN] {
-        let mut h = self.mu_hasher();
-        for p in m_prime {
-            h.update(p);
-        }
-        let mut mu = [0u8; TR_LEN];
-        h.finalize_xof().read(&mut mu);
-        mu
-    }
-
-    fn public_attrs(&self) -> Result<Vec<Attr>> {
-        let info = enc::spki_der(ck::CKK_ML_DSA, self.set.ckp(), &self.public)?;
-        Ok(vec![
-            Attr::ulong(ck::CKA_PARAMETER_SET, self.set.ckp()),
-            Attr::new(ck::CKA_VALUE, self.public.to_vec()),
-            Attr::new(ck::CKA_PUBLIC_KEY_INFO, info),
-        ])
-    }
-
-    fn private_attrs(&self) -> Result<KeyAttrs> {
-        let info = enc::spki_der(ck::CKK_ML_DSA, self.set.ckp(), &self.public)?;
-        let mut secret = Vec::new();
-        if let Some(seed) = self.seed() {
-            secret.push(Attr::new(ck::CKA_SEED, seed.to_vec()));
-        }
-        secret.push(Attr::new(ck::CKA_VALUE, self.expanded()?.to_vec()));
-        Ok(KeyAttrs {
-            public: vec![
-                Attr::ulong(ck::CKA_PARAMETER_SET, self.set.ckp()),
-                Attr::new(ck::CKA_PUBLIC_KEY_INFO, info),
-            ],
-            secret,
-        })
-    }
-
-    fn attrs(&self) -> Result<KeyAttrs> {
-        if self.is_private() {
-            self.private_attrs()
-        } else {
-            Ok(KeyAttrs {
-                public: self.public_attrs()?,
-                secret: Vec::new(),
-            })
-        }
-    }
-}
-
-/// A signature in progress: the message streams into μ's hash (pure and hash-on-token
-/// variants) or is collected as the caller's pre-hash (CKM_HASH_ML_DSA, single-part).
-struct Operation {
-    key: MlDsaKey,
-    spec: SignSpec,
-    mu: shake::Shake256,
-    message: Option<Message>,
-}
-
-impl Operation {
-    fn new(key: &MlDsaKey, m: &Mechanism, role: Role) -> Result<Self> {
-        let spec = pqc_sign::parse(m, &pqc_sign::ML_DSA, role)?;
-        let mut mu = key.mu_hasher();
-        mu.update(&spec.prefix()?);
-        Ok(Operation {
-            key: key.clone(),
-            message: Some(spec.message()),
-            spec,
-            mu,
-        })
-    }
-
-    fn update(&mut self, data: &[u8]) -> Result<()> {
-        let Some(message) = self.message.as_mut() else {
-            return err(
-                ErrorKind::OperationNotInitialized,
-                "the signature operation has finished",
-            );
-        };
-        let mu = &mut self.mu;
-        message.update(data, &mut |d| mu.update(d))
-    }
-
-    fn mu(&mut self) -> Result<[u8; TR_LEN]> {
-        let Some(message) = self.message.take() else {
-            return err(
-                ErrorKind::OperationNotInitialized,
-                "the signature operation has finished",
-            );
-        };
-        let mut h = std::mem::take(&mut self.mu);
-        h.update(&message.finish()?);
-        let mut mu = [0u8; TR_LEN];
-        h.finalize_xof().read(&mut mu);
-        Ok(mu)
-    }
-}
-
-impl SignOp for Operation {
-    fn update(&mut self, data: &[u8]) -> Result<()> {
-        Operation::update(self, data)
-    }
-    fn sig_len(&self) -> usize {
-        self.key.set.signature_len()
-    }
-    fn finish(&mut self) -> Result<Vec<u8>> {
-        let mu = self.mu()?;
+    fn sign(&self, m_prime: shake::Shake256, spec: &SignSpec) -> Result<Vec<u8>> {
+        // FIPS 204: rnd is 32 fresh bytes when hedged, all zeros when deterministic.
         let mut rnd = Zeroizing::new([0u8; RND_LEN]);
-        if let Some(fresh) = pqc_sign::randomness(&self.spec, RND_LEN) {
+        if let Some(fresh) = pqc_sign::randomness(spec, RND_LEN) {
             rnd.copy_from_slice(&fresh);
         }
-        self.key.sign_mu(&mu, &rnd)
+        self.sign_mu(&squeeze_mu(m_prime), &rnd)
+    }
+    fn verify(&self, m_prime: shake::Shake256, sig: &[u8]) -> Result<()> {
+        self.verify_mu(&squeeze_mu(m_prime), sig)
     }
 }
 
-impl VerifyOp for Operation {
-    fn update(&mut self, data: &[u8]) -> Result<()> {
-        Operation::update(self, data)
-    }
-    fn finish(&mut self, sig: &[u8]) -> Result<()> {
-        let mu = self.mu()?;
-        self.key.verify_mu(&mu, sig)
-    }
+fn squeeze_mu(h: shake::Shake256) -> [u8; TR_LEN] {
+    let mut mu = [0u8; TR_LEN];
+    h.finalize_xof().read(&mut mu);
+    mu
 }
 
 /// The ML-DSA family: CKM_ML_DSA_KEY_PAIR_GEN and the signature mechanisms.
@@ -613,20 +538,11 @@ fn key_of(k: &KeyMaterial) -> Result<&MlDsaKey> {
 
 impl Family for MlDsa {
     fn sign_init(&self, m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn SignOp>> {
-        let key = key_of(key)?;
-        key.sk()?;
-        Ok(Box::new(Operation::new(key, m, Role::Sign)?))
+        pqc_sign::sign_init(key_of(key)?, m)
     }
 
     fn verify_init(&self, m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn VerifyOp>> {
-        let key = key_of(key)?;
-        if key.is_private() {
-            return err(
-                ErrorKind::KeyTypeInconsistent,
-                "verification takes the ML-DSA public key; this is the private key",
-            );
-        }
-        Ok(Box::new(Operation::new(key, m, Role::Verify)?))
+        pqc_sign::verify_init(key_of(key)?, m)
     }
 
     fn generate_key_pair(
@@ -638,78 +554,26 @@ impl Family for MlDsa {
         let set = MlDsaSet::from_ckp(keys::pair_parameter_set(public, private, "ML-DSA")?)?;
         let mut seed = Zeroizing::new([0u8; SEED_LEN]);
         crate::rng::fill_bytes(seed.as_mut());
-        let key = MlDsaKey::from_seed(set, seed.as_ref())?;
-        Ok(GeneratedPair {
-            key_type: ck::CKK_ML_DSA,
-            public_key: key.public_attrs()?,
-            private_key: key.private_attrs()?,
-        })
+        pqc_keys::generated_pair(&MlDsaKey::from_seed(set, seed.as_ref())?)
     }
 }
 
-fn set_of(src: &dyn AttrSource) -> Result<MlDsaSet> {
-    let Some(ckp) = keys::ulong_attr(src, ck::CKA_PARAMETER_SET)? else {
-        return err(
-            ErrorKind::TemplateIncomplete,
-            "an ML-DSA key needs CKA_PARAMETER_SET (CKP_ML_DSA_44/65/87)",
-        );
-    };
-    MlDsaSet::from_ckp(ckp)
-}
-
-/// Parse a stored key object (see `mlkem::load`: the seed is preferred when stored).
+/// Parse a stored key object.
 pub fn load(class: ck::CK_OBJECT_CLASS, src: &dyn AttrSource) -> Result<MlDsaKey> {
-    let set = set_of(src)?;
-    if class == ck::CKO_PUBLIC_KEY {
-        return MlDsaKey::from_public(set, keys::required(src, ck::CKA_VALUE)?);
-    }
-    match src.attr(ck::CKA_SEED) {
-        Some(seed) => MlDsaKey::from_seed(set, seed),
-        None => MlDsaKey::from_parts(set, None, src.attr(ck::CKA_VALUE)),
-    }
+    pqc_keys::load(class, src)
 }
 
 /// C_CreateObject / C_UnwrapKey: validate and complete an ML-DSA key template.
 pub fn check_import(class: ck::CK_OBJECT_CLASS, t: &Template) -> Result<KeyAttrs> {
-    let set = set_of(t)?;
-    let key = if class == ck::CKO_PUBLIC_KEY {
-        MlDsaKey::from_public(set, keys::required(t, ck::CKA_VALUE)?)?
-    } else {
-        MlDsaKey::from_parts(set, t.get(ck::CKA_SEED), t.get(ck::CKA_VALUE))?
-    };
-    key.attrs()
+    pqc_keys::check_import::<MlDsaKey>(class, t)
 }
 
-/// PKCS#8: the seed form when the seed is known, the expanded form otherwise.
 pub fn to_pkcs8(k: &MlDsaKey) -> Result<Zeroizing<Vec<u8>>> {
-    k.sk()?;
-    let choice = match k.seed() {
-        Some(seed) => PrivateKeyChoice::Seed(seed),
-        None => PrivateKeyChoice::Expanded(k.expanded()?),
-    };
-    enc::pkcs8_der(ck::CKK_ML_DSA, k.set.ckp(), &PrivateKey::Lattice(choice))
+    pqc_keys::to_pkcs8(k)
 }
 
-/// Attributes of a decoded PKCS#8 ML-DSA key (any of the three LAMPS forms).
 pub fn from_pkcs8(key: &enc::Pkcs8Key) -> Result<KeyAttrs> {
-    let set = MlDsaSet::from_ckp(key.parameter_set)?;
-    let PrivateKey::Lattice(choice) = &key.private else {
-        return err(
-            ErrorKind::WrappedKeyInvalid,
-            "an ML-DSA PKCS#8 key must hold the LAMPS private key CHOICE",
-        );
-    };
-    let k = MlDsaKey::from_parts(set, choice.seed(), choice.expanded())
-        .map_err(|e| Error::new(ErrorKind::WrappedKeyInvalid, e.message()))?;
-    if let Some(public) = &key.public {
-        if public.as_slice() != k.public_bytes() {
-            return err(
-                ErrorKind::WrappedKeyInvalid,
-                "the PKCS#8 public key does not belong to its private key",
-            );
-        }
-    }
-    k.attrs()
+    pqc_keys::from_pkcs8::<MlDsaKey>(key)
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod kdf;
 pub mod mldsa;
 pub mod mlkem;
 pub mod pqc_encoding;
+pub mod pqc_keys;
 pub mod pqc_sign;
 #[cfg(test)]
 mod pqc_testkit;

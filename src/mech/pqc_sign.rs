@@ -1,8 +1,9 @@
 //! What ML-DSA and SLH-DSA signing share: the PKCS#11 3.2 signing parameters (context string,
-//! hedging, pre-hash function) and the FIPS 204/205 message representative M' they define.
-//! It never touches a key: the family modules feed M' to their own algorithm.
+//! hedging, pre-hash function), the FIPS 204/205 message representative M' they define, and
+//! the sign/verify operation that streams M' to a family. The algorithms stay in the families.
 
 use super::params::{MechParam, MechType, Mechanism};
+use super::{SignOp, VerifyOp};
 use crate::error::{err, Error, ErrorKind, Result};
 use cryptoki_sys as ck;
 use der::Encode;
@@ -189,7 +190,7 @@ pub struct Mechanisms {
     pub hash_on_token: [(MechType, PreHash); 10],
 }
 
-pub const ML_DSA: Mechanisms = Mechanisms {
+pub static ML_DSA: Mechanisms = Mechanisms {
     pure: ck::CKM_ML_DSA,
     pre_hashed: ck::CKM_HASH_ML_DSA,
     hash_on_token: [
@@ -206,7 +207,7 @@ pub const ML_DSA: Mechanisms = Mechanisms {
     ],
 };
 
-pub const SLH_DSA: Mechanisms = Mechanisms {
+pub static SLH_DSA: Mechanisms = Mechanisms {
     pure: ck::CKM_SLH_DSA,
     pre_hashed: ck::CKM_HASH_SLH_DSA,
     hash_on_token: [
@@ -429,6 +430,116 @@ pub fn randomness(spec: &SignSpec, len: usize) -> Option<zeroize::Zeroizing<Vec<
     let mut r = zeroize::Zeroizing::new(vec![0u8; len]);
     crate::rng::fill_bytes(&mut r);
     Some(r)
+}
+
+/// A signature key of one family, as the shared operation drives it.
+pub trait SignatureKey: Clone + Send + 'static {
+    /// Where M' goes as it streams in: μ's hash for ML-DSA, a buffer for SLH-DSA.
+    type Sink: Send;
+    const ALGORITHM: &'static str;
+    fn mechanisms() -> &'static Mechanisms;
+    fn is_private(&self) -> bool;
+    fn signature_len(&self) -> usize;
+    /// A sink that has taken in the prefix of M'.
+    fn sink(&self, prefix: &[u8]) -> Self::Sink;
+    fn absorb(sink: &mut Self::Sink, data: &[u8]);
+    /// Sign the complete M' (hedged or deterministic as `spec` says).
+    fn sign(&self, m_prime: Self::Sink, spec: &SignSpec) -> Result<Vec<u8>>;
+    fn verify(&self, m_prime: Self::Sink, sig: &[u8]) -> Result<()>;
+}
+
+/// A signature or verification in progress.
+struct Operation<K: SignatureKey> {
+    key: K,
+    spec: SignSpec,
+    /// Both are taken when the operation finishes.
+    state: Option<(K::Sink, Message)>,
+}
+
+impl<K: SignatureKey> Operation<K> {
+    fn new(key: &K, m: &Mechanism, role: Role) -> Result<Self> {
+        let spec = parse(m, K::mechanisms(), role)?;
+        let sink = key.sink(&spec.prefix()?);
+        Ok(Operation {
+            key: key.clone(),
+            state: Some((sink, spec.message())),
+            spec,
+        })
+    }
+
+    fn update(&mut self, data: &[u8]) -> Result<()> {
+        let Some((sink, message)) = self.state.as_mut() else {
+            return finished();
+        };
+        message.update(data, &mut |d| K::absorb(sink, d))
+    }
+
+    /// The sink holding all of M'.
+    fn complete(&mut self) -> Result<K::Sink> {
+        let Some((mut sink, message)) = self.state.take() else {
+            return finished();
+        };
+        K::absorb(&mut sink, &message.finish()?);
+        Ok(sink)
+    }
+}
+
+fn finished<T>() -> Result<T> {
+    err(
+        ErrorKind::OperationNotInitialized,
+        "the signature operation has already finished",
+    )
+}
+
+impl<K: SignatureKey> SignOp for Operation<K> {
+    fn update(&mut self, data: &[u8]) -> Result<()> {
+        Operation::update(self, data)
+    }
+    fn sig_len(&self) -> usize {
+        self.key.signature_len()
+    }
+    fn finish(&mut self) -> Result<Vec<u8>> {
+        let m_prime = self.complete()?;
+        self.key.sign(m_prime, &self.spec)
+    }
+}
+
+impl<K: SignatureKey> VerifyOp for Operation<K> {
+    fn update(&mut self, data: &[u8]) -> Result<()> {
+        Operation::update(self, data)
+    }
+    fn finish(&mut self, sig: &[u8]) -> Result<()> {
+        let m_prime = self.complete()?;
+        self.key.verify(m_prime, sig)
+    }
+}
+
+/// C_SignInit with a private key of the family.
+pub fn sign_init<K: SignatureKey>(key: &K, m: &Mechanism) -> Result<Box<dyn SignOp>> {
+    if !key.is_private() {
+        return err(
+            ErrorKind::KeyTypeInconsistent,
+            format!(
+                "signing needs the {} private key; this is the public key",
+                K::ALGORITHM
+            ),
+        );
+    }
+    Ok(Box::new(Operation::new(key, m, Role::Sign)?))
+}
+
+/// C_VerifyInit with a public key of the family.
+pub fn verify_init<K: SignatureKey>(key: &K, m: &Mechanism) -> Result<Box<dyn VerifyOp>> {
+    if key.is_private() {
+        return err(
+            ErrorKind::KeyTypeInconsistent,
+            format!(
+                "verification takes the {} public key; this is the private key",
+                K::ALGORITHM
+            ),
+        );
+    }
+    Ok(Box::new(Operation::new(key, m, Role::Verify)?))
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub fn object(attrs: &KeyAttrs) -> Template {
     )
 }
 
-pub fn attr<'a>(attrs: &'a KeyAttrs, ty: ck::CK_ATTRIBUTE_TYPE) -> Option<&'a [u8]> {
+pub fn attr(attrs: &KeyAttrs, ty: ck::CK_ATTRIBUTE_TYPE) -> Option<&[u8]> {
     attrs
         .public
         .iter()
@@ -68,6 +68,36 @@ pub fn import(
     let checked = keys::check_import(class, key_type, &template(attrs))?;
     let key = keys::load(class, key_type, &object(&checked))?;
     Ok((key, checked))
+}
+
+/// Import a post-quantum private key from CKA_SEED and/or CKA_VALUE.
+pub fn import_private(
+    key_type: ck::CK_KEY_TYPE,
+    parameter_set: ck::CK_ULONG,
+    seed: Option<&[u8]>,
+    value: Option<&[u8]>,
+) -> Result<(KeyMaterial, KeyAttrs)> {
+    let mut attrs = vec![Attr::ulong(ck::CKA_PARAMETER_SET, parameter_set)];
+    if let Some(s) = seed {
+        attrs.push(Attr::new(ck::CKA_SEED, s.to_vec()));
+    }
+    if let Some(v) = value {
+        attrs.push(Attr::new(ck::CKA_VALUE, v.to_vec()));
+    }
+    import(ck::CKO_PRIVATE_KEY, key_type, attrs)
+}
+
+/// Import a post-quantum public key (CKA_VALUE).
+pub fn import_public(
+    key_type: ck::CK_KEY_TYPE,
+    parameter_set: ck::CK_ULONG,
+    value: &[u8],
+) -> Result<(KeyMaterial, KeyAttrs)> {
+    let attrs = vec![
+        Attr::ulong(ck::CKA_PARAMETER_SET, parameter_set),
+        Attr::new(ck::CKA_VALUE, value.to_vec()),
+    ];
+    import(ck::CKO_PUBLIC_KEY, key_type, attrs)
 }
 
 pub fn sign_context(ty: MechType, hedge: ck::CK_ULONG, context: &[u8]) -> Mechanism {

@@ -6,7 +6,8 @@
 use super::family::Family;
 use super::params::Mechanism;
 use super::pqc_encoding::{self as enc, PrivateKey};
-use super::pqc_sign::{self, Message, Role, SignSpec};
+use super::pqc_keys::{self, PqKey};
+use super::pqc_sign::{self, SignSpec};
 use super::{keys, AttrSource, GeneratedPair, KeyAttrs, KeyMaterial, SignOp, VerifyOp};
 use crate::attr::{Attr, Template};
 use crate::error::{err, Error, ErrorKind, Result};
@@ -153,12 +154,6 @@ impl SlhDsaKey {
     pub fn set(&self) -> SlhDsaSet {
         self.set
     }
-    pub fn is_private(&self) -> bool {
-        matches!(*self.inner, Inner::Private(_))
-    }
-    pub fn public_bytes(&self) -> &[u8] {
-        &self.public
-    }
     /// Key size for C_GetMechanismInfo: the public key length in bytes (PKCS#11 3.2).
     pub fn size(&self) -> u64 {
         self.set.public_len() as u64
@@ -288,104 +283,57 @@ impl SlhDsaKey {
             )
         }
     }
+}
 
-    fn public_attrs(&self) -> Result<Vec<Attr>> {
-        let info = enc::spki_der(ck::CKK_SLH_DSA, self.set.ckp(), &self.public)?;
-        Ok(vec![
-            Attr::ulong(ck::CKA_PARAMETER_SET, self.set.ckp()),
-            Attr::new(ck::CKA_VALUE, self.public.to_vec()),
-            Attr::new(ck::CKA_PUBLIC_KEY_INFO, info),
-        ])
+impl PqKey for SlhDsaKey {
+    const KEY_TYPE: ck::CK_KEY_TYPE = ck::CKK_SLH_DSA;
+    const ALGORITHM: &'static str = "SLH-DSA";
+    fn parameter_set(&self) -> ck::CK_ULONG {
+        self.set.ckp()
+    }
+    fn public_bytes(&self) -> &[u8] {
+        &self.public
     }
 
-    fn private_attrs(&self) -> Result<KeyAttrs> {
-        let info = enc::spki_der(ck::CKK_SLH_DSA, self.set.ckp(), &self.public)?;
-        Ok(KeyAttrs {
-            public: vec![
-                Attr::ulong(ck::CKA_PARAMETER_SET, self.set.ckp()),
-                Attr::new(ck::CKA_PUBLIC_KEY_INFO, info),
-            ],
-            secret: vec![Attr::new(ck::CKA_VALUE, self.private_bytes()?.to_vec())],
-        })
+    fn is_private(&self) -> bool {
+        matches!(*self.inner, Inner::Private(_))
     }
 
-    fn attrs(&self) -> Result<KeyAttrs> {
-        if self.is_private() {
-            self.private_attrs()
-        } else {
-            Ok(KeyAttrs {
-                public: self.public_attrs()?,
-                secret: Vec::new(),
-            })
-        }
+    /// CKA_VALUE = SK.seed‖SK.prf‖PK.seed‖PK.root; SLH-DSA has no CKA_SEED.
+    fn secret_attrs(&self) -> Result<Vec<Attr>> {
+        Ok(vec![Attr::new(
+            ck::CKA_VALUE,
+            self.private_bytes()?.to_vec(),
+        )])
     }
 }
 
-/// A signature in progress: M' is collected (prefix, then the message or its hash).
-struct Operation {
-    key: SlhDsaKey,
-    spec: SignSpec,
-    m_prime: Zeroizing<Vec<u8>>,
-    message: Option<Message>,
-}
-
-impl Operation {
-    fn new(key: &SlhDsaKey, m: &Mechanism, role: Role) -> Result<Self> {
-        let spec = pqc_sign::parse(m, &pqc_sign::SLH_DSA, role)?;
-        Ok(Operation {
-            key: key.clone(),
-            m_prime: Zeroizing::new(spec.prefix()?),
-            message: Some(spec.message()),
-            spec,
-        })
+/// SLH-DSA reads M' twice (for the randomizer, then the digest), so M' is buffered.
+impl pqc_sign::SignatureKey for SlhDsaKey {
+    type Sink = Zeroizing<Vec<u8>>;
+    const ALGORITHM: &'static str = "SLH-DSA";
+    fn mechanisms() -> &'static pqc_sign::Mechanisms {
+        &pqc_sign::SLH_DSA
     }
-
-    fn update(&mut self, data: &[u8]) -> Result<()> {
-        let Some(message) = self.message.as_mut() else {
-            return err(
-                ErrorKind::OperationNotInitialized,
-                "the signature operation has finished",
-            );
-        };
-        let m_prime = &mut self.m_prime;
-        message.update(data, &mut |d| m_prime.extend_from_slice(d))
+    fn is_private(&self) -> bool {
+        PqKey::is_private(self)
     }
-
-    fn complete(&mut self) -> Result<()> {
-        let Some(message) = self.message.take() else {
-            return err(
-                ErrorKind::OperationNotInitialized,
-                "the signature operation has finished",
-            );
-        };
-        let tail = message.finish()?;
-        self.m_prime.extend_from_slice(&tail);
-        Ok(())
+    fn signature_len(&self) -> usize {
+        self.set.signature_len()
     }
-}
-
-impl SignOp for Operation {
-    fn update(&mut self, data: &[u8]) -> Result<()> {
-        Operation::update(self, data)
+    fn sink(&self, prefix: &[u8]) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(prefix.to_vec())
     }
-    fn sig_len(&self) -> usize {
-        self.key.set.signature_len()
+    fn absorb(sink: &mut Zeroizing<Vec<u8>>, data: &[u8]) {
+        sink.extend_from_slice(data);
     }
-    fn finish(&mut self) -> Result<Vec<u8>> {
-        self.complete()?;
-        let opt_rand = pqc_sign::randomness(&self.spec, self.key.set.n());
-        self.key
-            .sign_internal(&[&self.m_prime], opt_rand.as_deref().map(|r| r.as_slice()))
+    fn sign(&self, m_prime: Zeroizing<Vec<u8>>, spec: &SignSpec) -> Result<Vec<u8>> {
+        // FIPS 205: opt_rand is n fresh bytes when hedged, PK.seed (None) when deterministic.
+        let opt_rand = pqc_sign::randomness(spec, self.set.n());
+        self.sign_internal(&[&m_prime], opt_rand.as_deref().map(|r| r.as_slice()))
     }
-}
-
-impl VerifyOp for Operation {
-    fn update(&mut self, data: &[u8]) -> Result<()> {
-        Operation::update(self, data)
-    }
-    fn finish(&mut self, sig: &[u8]) -> Result<()> {
-        self.complete()?;
-        self.key.verify_internal(&[&self.m_prime], sig)
+    fn verify(&self, m_prime: Zeroizing<Vec<u8>>, sig: &[u8]) -> Result<()> {
+        self.verify_internal(&[&m_prime], sig)
     }
 }
 
@@ -405,20 +353,11 @@ fn key_of(k: &KeyMaterial) -> Result<&SlhDsaKey> {
 
 impl Family for SlhDsa {
     fn sign_init(&self, m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn SignOp>> {
-        let key = key_of(key)?;
-        key.sk()?;
-        Ok(Box::new(Operation::new(key, m, Role::Sign)?))
+        pqc_sign::sign_init(key_of(key)?, m)
     }
 
     fn verify_init(&self, m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn VerifyOp>> {
-        let key = key_of(key)?;
-        if key.is_private() {
-            return err(
-                ErrorKind::KeyTypeInconsistent,
-                "verification takes the SLH-DSA public key; this is the private key",
-            );
-        }
-        Ok(Box::new(Operation::new(key, m, Role::Verify)?))
+        pqc_sign::verify_init(key_of(key)?, m)
     }
 
     fn generate_key_pair(
@@ -432,22 +371,12 @@ impl Family for SlhDsa {
         let mut seeds = Zeroizing::new(vec![0u8; 3 * n]);
         crate::rng::fill_bytes(&mut seeds);
         let key = SlhDsaKey::keygen_internal(set, &seeds[..n], &seeds[n..2 * n], &seeds[2 * n..])?;
-        Ok(GeneratedPair {
-            key_type: ck::CKK_SLH_DSA,
-            public_key: key.public_attrs()?,
-            private_key: key.private_attrs()?,
-        })
+        pqc_keys::generated_pair(&key)
     }
 }
 
 fn set_of(src: &dyn AttrSource) -> Result<SlhDsaSet> {
-    let Some(ckp) = keys::ulong_attr(src, ck::CKA_PARAMETER_SET)? else {
-        return err(
-            ErrorKind::TemplateIncomplete,
-            "an SLH-DSA key needs CKA_PARAMETER_SET (one of the CKP_SLH_DSA_* sets)",
-        );
-    };
-    SlhDsaSet::from_ckp(ckp)
+    SlhDsaSet::from_ckp(pqc_keys::parameter_set::<SlhDsaKey>(src)?)
 }
 
 /// Parse a stored key object. Stored private keys passed the PK.root check on import, so
@@ -481,7 +410,7 @@ pub fn check_import(class: ck::CK_OBJECT_CLASS, t: &Template) -> Result<KeyAttrs
     } else {
         SlhDsaKey::from_private(set, value)?
     };
-    key.attrs()
+    pqc_keys::object(&key)
 }
 
 /// PKCS#8 with the raw FIPS 205 private key.
@@ -504,15 +433,8 @@ pub fn from_pkcs8(key: &enc::Pkcs8Key) -> Result<KeyAttrs> {
     };
     let k = SlhDsaKey::from_private(set, raw)
         .map_err(|e| Error::new(ErrorKind::WrappedKeyInvalid, e.message()))?;
-    if let Some(public) = &key.public {
-        if public.as_slice() != k.public_bytes() {
-            return err(
-                ErrorKind::WrappedKeyInvalid,
-                "the PKCS#8 public key does not belong to its private key",
-            );
-        }
-    }
-    k.attrs()
+    pqc_keys::check_pkcs8_public(&k, key)?;
+    pqc_keys::object(&k)
 }
 
 #[cfg(test)]

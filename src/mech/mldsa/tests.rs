@@ -1,4 +1,5 @@
 use super::*;
+use crate::mech::pqc_encoding::{PrivateKey, PrivateKeyChoice};
 use crate::mech::pqc_testkit::{self as kit, attr, is_secret, Tally};
 use crate::mech::{self as mech, keys};
 use fips204::traits::{KeyGen, SerDes, Signer, Verifier};
@@ -11,31 +12,16 @@ fn ml_dsa(k: &KeyMaterial) -> &MlDsaKey {
     }
 }
 
-fn set_attr(set: MlDsaSet) -> Attr {
-    Attr::ulong(ck::CKA_PARAMETER_SET, set.ckp())
-}
-
 fn import_private(
     set: MlDsaSet,
     seed: Option<&[u8]>,
     value: Option<&[u8]>,
 ) -> Result<(KeyMaterial, KeyAttrs)> {
-    let mut attrs = vec![set_attr(set)];
-    if let Some(s) = seed {
-        attrs.push(Attr::new(ck::CKA_SEED, s.to_vec()));
-    }
-    if let Some(v) = value {
-        attrs.push(Attr::new(ck::CKA_VALUE, v.to_vec()));
-    }
-    kit::import(ck::CKO_PRIVATE_KEY, ck::CKK_ML_DSA, attrs)
+    kit::import_private(ck::CKK_ML_DSA, set.ckp(), seed, value)
 }
 
-fn import_public(set: MlDsaSet, pk: &[u8]) -> Result<(KeyMaterial, KeyAttrs)> {
-    kit::import(
-        ck::CKO_PUBLIC_KEY,
-        ck::CKK_ML_DSA,
-        vec![set_attr(set), Attr::new(ck::CKA_VALUE, pk.to_vec())],
-    )
+fn import_public(set: MlDsaSet, public: &[u8]) -> Result<(KeyMaterial, KeyAttrs)> {
+    kit::import_public(ck::CKK_ML_DSA, set.ckp(), public)
 }
 
 fn public_of(private: &KeyMaterial) -> KeyMaterial {
@@ -507,7 +493,7 @@ fn sign_case(key: &KeyMaterial, test: &Value) -> Result<bool> {
         return Ok(sig == expected);
     }
     // A randomized case: the parameter check is the mechanism's, rnd is the vector's.
-    pqc_sign::parse(&m, &pqc_sign::ML_DSA, Role::Sign)?;
+    pqc_sign::parse(&m, &pqc_sign::ML_DSA, pqc_sign::Role::Sign)?;
     let our_mu = k.mu_of(&[&[0, ctx.len() as u8], &ctx, &msg]);
     assert_eq!(our_mu.to_vec(), mu);
     let rnd: [u8; RND_LEN] = rnd.try_into().expect("32-byte rnd");

@@ -1,4 +1,5 @@
 use super::*;
+use crate::mech::pqc_encoding::PrivateKeyChoice;
 use crate::mech::pqc_testkit::{self as kit, attr, is_secret, GivenBytes, Tally};
 use crate::mech::{self as mech, keys};
 use fips203::traits::{Decaps, Encaps, KeyGen, SerDes};
@@ -24,22 +25,11 @@ fn import_private(
     seed: Option<&[u8]>,
     value: Option<&[u8]>,
 ) -> Result<(KeyMaterial, KeyAttrs)> {
-    let mut attrs = vec![set_attr(set)];
-    if let Some(s) = seed {
-        attrs.push(Attr::new(ck::CKA_SEED, s.to_vec()));
-    }
-    if let Some(v) = value {
-        attrs.push(Attr::new(ck::CKA_VALUE, v.to_vec()));
-    }
-    kit::import(ck::CKO_PRIVATE_KEY, ck::CKK_ML_KEM, attrs)
+    kit::import_private(ck::CKK_ML_KEM, set.ckp(), seed, value)
 }
 
-fn import_public(set: MlKemSet, ek: &[u8]) -> Result<(KeyMaterial, KeyAttrs)> {
-    kit::import(
-        ck::CKO_PUBLIC_KEY,
-        ck::CKK_ML_KEM,
-        vec![set_attr(set), Attr::new(ck::CKA_VALUE, ek.to_vec())],
-    )
+fn import_public(set: MlKemSet, public: &[u8]) -> Result<(KeyMaterial, KeyAttrs)> {
+    kit::import_public(ck::CKK_ML_KEM, set.ckp(), public)
 }
 
 #[test]
