@@ -76,6 +76,8 @@ pub enum ErrorKind {
     MechanismInvalid,
     MechanismParamInvalid,
     ParameterSetNotSupported,
+    /// CKA_EC_PARAMS names a curve the token does not offer.
+    CurveNotSupported,
     DataInvalid,
     DataLenRange,
     EncryptedDataInvalid,
@@ -107,7 +109,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), needed: None }
+        Error {
+            kind,
+            message: message.into(),
+            needed: None,
+        }
     }
 
     /// An output buffer of `have` bytes cannot hold `needed`; the operation stays active.
@@ -194,6 +200,7 @@ impl Error {
             MechanismInvalid => ck::CKR_MECHANISM_INVALID,
             MechanismParamInvalid => ck::CKR_MECHANISM_PARAM_INVALID,
             ParameterSetNotSupported => ck::CKR_PARAMETER_SET_NOT_SUPPORTED,
+            CurveNotSupported => ck::CKR_CURVE_NOT_SUPPORTED,
             DataInvalid => ck::CKR_DATA_INVALID,
             DataLenRange => ck::CKR_DATA_LEN_RANGE,
             EncryptedDataInvalid => ck::CKR_ENCRYPTED_DATA_INVALID,
@@ -215,8 +222,14 @@ impl Error {
         use ErrorKind::*;
         match self.kind {
             StoreTampered | StoreIo | DeviceMemory | General | HostMemory => 3,
-            KeyFunctionNotPermitted | KeyLifecycle | KeyUnextractable | ActionProhibited
-            | PinIncorrect | PinLocked | UserNotLoggedIn | AttributeSensitive => 2,
+            KeyFunctionNotPermitted
+            | KeyLifecycle
+            | KeyUnextractable
+            | ActionProhibited
+            | PinIncorrect
+            | PinLocked
+            | UserNotLoggedIn
+            | AttributeSensitive => 2,
             _ => 1,
         }
     }

@@ -225,7 +225,7 @@ fn is_secret_type(key_type: ck::CK_KEY_TYPE) -> bool {
 }
 
 /// Allowed value lengths of secret keys, in bytes.
-fn check_secret_len(key_type: ck::CK_KEY_TYPE, len: usize) -> Result<()> {
+pub(crate) fn check_secret_len(key_type: ck::CK_KEY_TYPE, len: usize) -> Result<()> {
     let ok = match key_type {
         ck::CKK_AES => matches!(len, 16 | 24 | 32),
         _ => (super::table::SECRET_MIN_BYTES..=super::table::SECRET_MAX_BYTES)
@@ -259,7 +259,7 @@ pub(crate) fn required(src: &dyn AttrSource, ty: AttrType) -> Result<&[u8]> {
     })
 }
 
-/// A CK_ULONG attribute from a template, if present.
+/// A CK_ULONG attribute of a key object or template, if present.
 pub(crate) fn ulong_attr(src: &dyn AttrSource, ty: AttrType) -> Result<Option<ck::CK_ULONG>> {
     src.attr(ty).map(|v| decode_ulong(ty, v)).transpose()
 }

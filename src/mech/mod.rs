@@ -8,13 +8,13 @@ pub mod params;
 use crate::attr::{Attr, AttrType, Template};
 use crate::error::Result;
 use cryptoki_sys as ck;
-use params::Mechanism;
 use zeroize::Zeroizing;
 
 pub use keys::KeyMaterial;
 
 pub mod family;
 pub mod keys;
+pub mod ops;
 pub mod table;
 
 // One module per algorithm family; each implements `family::Family` for its table rows.
@@ -33,6 +33,11 @@ pub mod pqc_sign;
 mod pqc_testkit;
 pub mod rsa;
 pub mod slhdsa;
+
+#[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
+pub(crate) mod wycheproof_tests;
 
 /// Read access to an object's attributes (public ones and unsealed secret ones), so key
 /// material can be parsed without this module knowing how objects are stored.
@@ -79,6 +84,7 @@ pub trait CipherOp: Send {
 }
 
 /// A digest in progress.
+#[allow(clippy::len_without_is_empty)] // `len` is the output length, never empty
 pub trait DigestOp: Send {
     fn update(&mut self, data: &[u8]);
     fn len(&self) -> usize;

@@ -1,29 +1,16 @@
-//! Test helpers shared by the post-quantum family tests: turning generated or imported key
-//! attributes into key material the way the session layer does, driving sign/verify through
-//! the mechanism entry points, and reading the third-party vector files.
+//! Test helpers the post-quantum family tests add to `test_support`: importing keys the way
+//! C_CreateObject does, the PKCS#11 3.2 signing parameters, a known-answer RNG, and optional
+//! fields of the third-party vector files (Wycheproof goes through `wycheproof_tests::run`).
 
 use super::params::{MechParam, MechType, Mechanism};
-use super::{keys, GeneratedPair, KeyAttrs, KeyMaterial};
-use crate::attr::{Attr, Template};
+use super::test_support::{all, template};
+use super::{keys, KeyAttrs, KeyMaterial};
+use crate::attr::Attr;
 use crate::error::Result;
 use cryptoki_sys as ck;
 use serde_json::Value;
 
-pub fn template(attrs: Vec<Attr>) -> Template {
-    Template::new(attrs).expect("test templates have no duplicate attributes")
-}
-
-/// The key attributes of one object as the store would hold them: public and sealed together.
-pub fn object(attrs: &KeyAttrs) -> Template {
-    template(
-        attrs
-            .public
-            .iter()
-            .chain(attrs.secret.iter())
-            .cloned()
-            .collect(),
-    )
-}
+pub use super::test_support::{sign, verify};
 
 pub fn attr(attrs: &KeyAttrs, ty: ck::CK_ATTRIBUTE_TYPE) -> Option<&[u8]> {
     attrs
@@ -38,25 +25,12 @@ pub fn is_secret(attrs: &KeyAttrs, ty: ck::CK_ATTRIBUTE_TYPE) -> bool {
     attrs.secret.iter().any(|a| a.ty == ty) && !attrs.public.iter().any(|a| a.ty == ty)
 }
 
-/// C_GenerateKeyPair through the table with only CKA_PARAMETER_SET in the public template.
+/// C_GenerateKeyPair with only CKA_PARAMETER_SET in the public template: (private, public).
 pub fn generate(
     mech: MechType,
-    key_type: ck::CK_KEY_TYPE,
     set: ck::CK_ULONG,
-) -> (KeyMaterial, KeyMaterial, GeneratedPair) {
-    let public = template(vec![Attr::ulong(ck::CKA_PARAMETER_SET, set)]);
-    let pair = super::generate_key_pair(&Mechanism::new(mech), &public, &Template::default())
-        .expect("key pair generation");
-    assert_eq!(pair.key_type, key_type);
-    let pub_key = keys::load(
-        ck::CKO_PUBLIC_KEY,
-        key_type,
-        &template(pair.public_key.clone()),
-    )
-    .expect("load generated public key");
-    let priv_key = keys::load(ck::CKO_PRIVATE_KEY, key_type, &object(&pair.private_key))
-        .expect("load generated private key");
-    (pub_key, priv_key, pair)
+) -> (KeyMaterial, KeyMaterial, super::GeneratedPair) {
+    super::test_support::generate_pair(mech, vec![Attr::ulong(ck::CKA_PARAMETER_SET, set)])
 }
 
 /// C_CreateObject: check the template, then load the object the way the session layer would.
@@ -66,7 +40,7 @@ pub fn import(
     attrs: Vec<Attr>,
 ) -> Result<(KeyMaterial, KeyAttrs)> {
     let checked = keys::check_import(class, key_type, &template(attrs))?;
-    let key = keys::load(class, key_type, &object(&checked))?;
+    let key = keys::load(class, key_type, &all(&checked))?;
     Ok((key, checked))
 }
 
@@ -126,31 +100,13 @@ pub fn hash_context(
     }
 }
 
-/// C_Sign: one update and finish, or `chunks` updates when given.
-pub fn sign(m: &Mechanism, key: &KeyMaterial, msg: &[u8]) -> Result<Vec<u8>> {
-    let mut op = super::sign_init(m, key)?;
-    op.update(msg)?;
-    let sig = op.finish()?;
-    assert_eq!(
-        sig.len(),
-        op.sig_len(),
-        "sig_len must announce the signature length"
-    );
-    Ok(sig)
-}
-
+/// Multi-part C_SignUpdate/C_SignFinal.
 pub fn sign_in_parts(m: &Mechanism, key: &KeyMaterial, parts: &[&[u8]]) -> Result<Vec<u8>> {
     let mut op = super::sign_init(m, key)?;
     for p in parts {
         op.update(p)?;
     }
     op.finish()
-}
-
-pub fn verify(m: &Mechanism, key: &KeyMaterial, msg: &[u8], sig: &[u8]) -> Result<()> {
-    let mut op = super::verify_init(m, key)?;
-    op.update(msg)?;
-    op.finish(sig)
 }
 
 /// An RNG that hands out exactly the given bytes, for known-answer tests of operations that
@@ -201,7 +157,7 @@ pub fn json(relative: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// A hex field of a vector (absent fields read as empty).
+/// A hex field that may be absent (absent reads as empty).
 pub fn hex(v: &Value, field: &str) -> Vec<u8> {
     match v.get(field) {
         Some(Value::String(s)) => ::hex::decode(s).unwrap_or_else(|e| panic!("{field}: {e}")),
@@ -214,38 +170,11 @@ pub fn has(v: &Value, field: &str) -> bool {
     matches!(v.get(field), Some(Value::String(_)))
 }
 
-/// Wycheproof test groups and the number of tests the file announces.
-pub fn wycheproof(name: &str) -> (Vec<Value>, usize) {
-    let doc = json(&format!("wycheproof/{name}"));
-    let groups = doc["testGroups"].as_array().expect("testGroups").clone();
-    let announced = doc["numberOfTests"].as_u64().expect("numberOfTests") as usize;
-    (groups, announced)
-}
-
-/// Outcome counts of a vector file, so a test can prove it drove every case.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Tally {
-    pub valid: usize,
-    pub invalid: usize,
-}
-
-impl Tally {
-    pub fn total(&self) -> usize {
-        self.valid + self.invalid
-    }
-    /// Record one case: `outcome` is whether our implementation accepted it.
-    pub fn record(&mut self, file: &str, test: &Value, accepted: bool) {
-        let id = &test["tcId"];
-        match test["result"].as_str() {
-            Some("valid") => {
-                assert!(accepted, "{file} tcId {id}: a valid case was rejected");
-                self.valid += 1;
-            }
-            Some("invalid") => {
-                assert!(!accepted, "{file} tcId {id}: an invalid case was accepted");
-                self.invalid += 1;
-            }
-            other => panic!("{file} tcId {id}: unexpected result {other:?}"),
-        }
-    }
+/// Exact counts of a vector file's verdicts, so a file cannot shrink unnoticed.
+pub fn assert_counts(file: &str, t: super::wycheproof_tests::Tally, valid: usize, invalid: usize) {
+    assert_eq!(
+        (t.valid, t.invalid, t.acceptable),
+        (valid, invalid, 0),
+        "{file}: verdict counts"
+    );
 }

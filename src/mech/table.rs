@@ -159,3 +159,276 @@ pub static MECHANISMS: &[MechSpec] = &[
 pub fn lookup(ty: MechType) -> Option<&'static MechSpec> {
     MECHANISMS.iter().find(|m| m.ty == ty)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The table must be truthful: every function a row advertises works for that row.
+    use super::*;
+    use crate::attr::{Attr, Template};
+    use crate::mech::params::{HkdfSalt, MechParam, Mechanism};
+    use crate::mech::test_support::{generate_pair, secret};
+    use crate::mech::{self, ec::Curve, KeyMaterial};
+
+    /// A private and a public key of this type (the same key for secret keys).
+    fn keys_for(key_type: ck::CK_KEY_TYPE) -> (KeyMaterial, KeyMaterial) {
+        let pair = |m, t| {
+            let (prv, public, _) = generate_pair(m, t);
+            (prv, public)
+        };
+        match key_type {
+            ck::CKK_RSA => pair(
+                ck::CKM_RSA_PKCS_KEY_PAIR_GEN,
+                vec![Attr::ulong(ck::CKA_MODULUS_BITS, 2048)],
+            ),
+            ck::CKK_EC => pair(
+                ck::CKM_EC_KEY_PAIR_GEN,
+                vec![Attr::new(ck::CKA_EC_PARAMS, Curve::P256.ec_params())],
+            ),
+            ck::CKK_EC_EDWARDS => pair(ck::CKM_EC_EDWARDS_KEY_PAIR_GEN, vec![]),
+            ck::CKK_ML_KEM => pair(
+                ck::CKM_ML_KEM_KEY_PAIR_GEN,
+                vec![Attr::ulong(ck::CKA_PARAMETER_SET, ck::CKP_ML_KEM_768)],
+            ),
+            ck::CKK_ML_DSA => pair(
+                ck::CKM_ML_DSA_KEY_PAIR_GEN,
+                vec![Attr::ulong(ck::CKA_PARAMETER_SET, ck::CKP_ML_DSA_44)],
+            ),
+            ck::CKK_SLH_DSA => pair(
+                ck::CKM_SLH_DSA_KEY_PAIR_GEN,
+                vec![Attr::ulong(
+                    ck::CKA_PARAMETER_SET,
+                    ck::CKP_SLH_DSA_SHA2_128F,
+                )],
+            ),
+            t => (secret(t, &[0x42; 32]), secret(t, &[0x42; 32])),
+        }
+    }
+
+    /// A parameter each mechanism accepts.
+    fn param(ty: MechType, peer: &KeyMaterial) -> MechParam {
+        match ty {
+            ck::CKM_AES_CBC | ck::CKM_AES_CBC_PAD => MechParam::Bytes(vec![0; 16]),
+            ck::CKM_AES_CTR => MechParam::Ctr {
+                counter_bits: 32,
+                cb: [0; 16],
+            },
+            ck::CKM_AES_GCM => MechParam::Gcm {
+                iv: vec![1; 12],
+                aad: vec![],
+                tag_bits: 128,
+            },
+            ck::CKM_RSA_PKCS_PSS | ck::CKM_SHA256_RSA_PKCS_PSS => MechParam::Pss {
+                hash: ck::CKM_SHA256,
+                mgf: ck::CKG_MGF1_SHA256,
+                salt_len: 32,
+            },
+            ck::CKM_SHA384_RSA_PKCS_PSS => MechParam::Pss {
+                hash: ck::CKM_SHA384,
+                mgf: ck::CKG_MGF1_SHA384,
+                salt_len: 48,
+            },
+            ck::CKM_SHA512_RSA_PKCS_PSS => MechParam::Pss {
+                hash: ck::CKM_SHA512,
+                mgf: ck::CKG_MGF1_SHA512,
+                salt_len: 64,
+            },
+            ck::CKM_RSA_PKCS_OAEP => MechParam::Oaep {
+                hash: ck::CKM_SHA256,
+                mgf: ck::CKG_MGF1_SHA256,
+                label: vec![],
+            },
+            ck::CKM_ECDH1_DERIVE => {
+                let KeyMaterial::Ec(k) = peer else {
+                    panic!("ECDH needs an EC peer")
+                };
+                MechParam::Ecdh {
+                    kdf: ck::CKD_NULL,
+                    shared_data: vec![],
+                    public_data: k.point().to_vec(),
+                }
+            }
+            ck::CKM_HKDF_DERIVE => MechParam::Hkdf {
+                extract: true,
+                expand: true,
+                prf: ck::CKM_SHA256,
+                salt: HkdfSalt::Null,
+                info: vec![],
+            },
+            ck::CKM_AES_CMAC_GENERAL
+            | ck::CKM_SHA256_HMAC_GENERAL
+            | ck::CKM_SHA384_HMAC_GENERAL
+            | ck::CKM_SHA512_HMAC_GENERAL => MechParam::MacLen(16),
+            // The 32 bytes of test data stand for a SHA-256 hash.
+            ck::CKM_HASH_ML_DSA | ck::CKM_HASH_SLH_DSA => MechParam::HashSignContext {
+                hedge: ck::CKH_HEDGE_PREFERRED,
+                context: vec![],
+                hash: ck::CKM_SHA256,
+            },
+            _ => MechParam::None,
+        }
+    }
+
+    #[test]
+    fn every_advertised_function_works() {
+        let mut checked = 0;
+        for row in MECHANISMS {
+            let key_type = row
+                .key_types
+                .first()
+                .copied()
+                .unwrap_or(ck::CKK_GENERIC_SECRET);
+            let (prv, public) = keys_for(key_type);
+            let m = Mechanism {
+                ty: row.ty,
+                param: param(row.ty, &public),
+            };
+            let has = |f| row.flags & f != 0;
+            let ctx = |what: &str| format!("{} advertises {what}", row.name);
+            // Raw-input mechanisms get input of a size they take.
+            let data: &[u8] = &[0x33; 32];
+            if has(ck::CKF_SIGN) {
+                let mut op =
+                    mech::sign_init(&m, &prv).unwrap_or_else(|e| panic!("{}: {e:?}", ctx("sign")));
+                op.update(data)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("sign")));
+                let sig = op
+                    .finish()
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("sign")));
+                if has(ck::CKF_VERIFY) {
+                    let mut v = mech::verify_init(&m, &public)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("verify")));
+                    v.update(data)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("verify")));
+                    v.finish(&sig)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("verify")));
+                }
+                checked += 1;
+            }
+            if has(ck::CKF_ENCRYPT) {
+                let mut op = mech::encrypt_init(&m, &public)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("encrypt")));
+                let mut ct = op
+                    .update(data)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("encrypt")))
+                    .to_vec();
+                ct.extend_from_slice(
+                    &op.finish()
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("encrypt"))),
+                );
+                if has(ck::CKF_DECRYPT) {
+                    let mut op = mech::decrypt_init(&m, &prv)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("decrypt")));
+                    let mut pt = op
+                        .update(&ct)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("decrypt")))
+                        .to_vec();
+                    pt.extend_from_slice(
+                        &op.finish()
+                            .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("decrypt"))),
+                    );
+                    assert_eq!(pt, data, "{}", ctx("a decrypt that inverts encrypt"));
+                }
+                checked += 1;
+            }
+            if has(ck::CKF_WRAP) {
+                let wrapped = mech::wrap(&m, &public, data)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("wrap")));
+                assert!(
+                    mech::wrap_len(&m, &public, data.len())
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("wrap")))
+                        >= wrapped.len()
+                );
+                if has(ck::CKF_UNWRAP) {
+                    assert_eq!(
+                        *mech::unwrap(&m, &prv, &wrapped)
+                            .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("unwrap"))),
+                        data
+                    );
+                }
+                checked += 1;
+            }
+            if has(ck::CKF_DERIVE) {
+                mech::derive(&m, &prv, None, Some(16))
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("derive")));
+                checked += 1;
+            }
+            if has(ck::CKF_DIGEST) {
+                let mut op =
+                    mech::digest_init(&m).unwrap_or_else(|e| panic!("{}: {e:?}", ctx("digest")));
+                op.update(data);
+                assert_eq!(op.finish().len(), op.len());
+                checked += 1;
+            }
+            if has(ck::CKF_GENERATE) {
+                let t = Template::new(vec![Attr::ulong(ck::CKA_VALUE_LEN, 32)]).unwrap();
+                let (kt, _) = mech::generate_key(&m, &t)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("generate")));
+                assert!(
+                    row.key_types.contains(&kt),
+                    "{}",
+                    ctx("the key type it generates")
+                );
+                checked += 1;
+            }
+            if has(ck::CKF_ENCAPSULATE) {
+                let (ct, ss) = mech::encapsulate(&m, &public)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("encapsulate")));
+                assert_eq!(mech::ciphertext_len(&m, &public).unwrap(), ct.len());
+                if has(ck::CKF_DECAPSULATE) {
+                    let back = mech::decapsulate(&m, &prv, &ct)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("decapsulate")));
+                    assert_eq!(
+                        back,
+                        ss,
+                        "{}",
+                        ctx("a decapsulate that inverts encapsulate")
+                    );
+                }
+                checked += 1;
+            }
+            if has(ck::CKF_GENERATE_KEY_PAIR) {
+                // keys_for() generated this row's pair already.
+                checked += 1;
+            }
+            if has(ck::CKF_MESSAGE_ENCRYPT) {
+                let (ct, tag) = mech::gcm_seal(&public, &[1; 12], b"aad", data, 16)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("message encrypt")));
+                assert_eq!(
+                    *mech::gcm_open(&prv, &[1; 12], b"aad", &ct, &tag).unwrap(),
+                    data
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= MECHANISMS.len());
+    }
+
+    #[test]
+    fn functions_a_row_does_not_advertise_are_refused() {
+        let (prv, _) = keys_for(ck::CKK_EC);
+        let e = mech::encrypt_init(&Mechanism::new(ck::CKM_ECDSA), &prv)
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), crate::error::ErrorKind::MechanismInvalid);
+        let e = mech::sign_init(&Mechanism::new(0x8000_1234), &prv)
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), crate::error::ErrorKind::MechanismInvalid);
+        let e = mech::sign_init(&Mechanism::new(ck::CKM_SHA256_RSA_PKCS), &prv)
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), crate::error::ErrorKind::KeyTypeInconsistent);
+    }
+
+    #[test]
+    fn rows_are_unique_and_sizes_ordered() {
+        for (i, row) in MECHANISMS.iter().enumerate() {
+            assert!(
+                MECHANISMS[..i].iter().all(|r| r.ty != row.ty),
+                "{} listed twice",
+                row.name
+            );
+            assert!(row.min_key_size <= row.max_key_size, "{}", row.name);
+        }
+    }
+}

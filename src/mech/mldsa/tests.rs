@@ -1,7 +1,7 @@
 use super::*;
 use crate::mech::pqc_encoding::{PrivateKey, PrivateKeyChoice};
-use crate::mech::pqc_testkit::{self as kit, attr, is_secret, Tally};
-use crate::mech::{self as mech, keys};
+use crate::mech::pqc_testkit::{self as kit, attr, is_secret};
+use crate::mech::{self as mech, keys, test_support, wycheproof_tests as wy};
 use fips204::traits::{KeyGen, SerDes, Signer, Verifier};
 use serde_json::Value;
 
@@ -54,8 +54,7 @@ fn sizes_match_fips204() {
 #[test]
 fn every_parameter_set_round_trips_through_the_mechanism_api() {
     for set in MlDsaSet::ALL {
-        let (public, private, pair) =
-            kit::generate(ck::CKM_ML_DSA_KEY_PAIR_GEN, ck::CKK_ML_DSA, set.ckp());
+        let (private, public, pair) = kit::generate(ck::CKM_ML_DSA_KEY_PAIR_GEN, set.ckp());
         assert_eq!(
             attr(&pair.private_key, ck::CKA_SEED).unwrap().len(),
             SEED_LEN
@@ -102,11 +101,7 @@ fn every_parameter_set_round_trips_through_the_mechanism_api() {
 
 #[test]
 fn contexts_variants_and_multi_part_are_bound_into_the_signature() {
-    let (public, private, _) = kit::generate(
-        ck::CKM_ML_DSA_KEY_PAIR_GEN,
-        ck::CKK_ML_DSA,
-        ck::CKP_ML_DSA_65,
-    );
+    let (private, public, _) = kit::generate(ck::CKM_ML_DSA_KEY_PAIR_GEN, ck::CKP_ML_DSA_65);
     let msg = b"part one, part two, part three";
     let det = kit::sign_context(ck::CKM_ML_DSA, DET, b"ctx");
     let one = kit::sign(&det, &private, msg).unwrap();
@@ -338,7 +333,7 @@ fn lamps_example_keys_derive_their_published_public_keys() {
             attr(&attrs, ck::CKA_SEED),
             Some((0u8..32).collect::<Vec<_>>().as_slice())
         );
-        let key = keys::load(ck::CKO_PRIVATE_KEY, kt, &kit::object(&attrs)).unwrap();
+        let key = keys::load(ck::CKO_PRIVATE_KEY, kt, &test_support::all(&attrs)).unwrap();
         let published =
             enc::parse_spki_pem(&std::fs::read_to_string(format!("{dir}/{name}.pub")).unwrap())
                 .unwrap();
@@ -502,69 +497,42 @@ fn sign_case(key: &KeyMaterial, test: &Value) -> Result<bool> {
 
 #[test]
 fn wycheproof_signing_with_expanded_keys() {
-    let expected = [("44", 68, 5), ("65", 73, 5), ("87", 64, 5)];
-    for (bits, valid, invalid) in expected {
+    for (bits, valid, invalid) in [("44", 68, 5), ("65", 73, 5), ("87", 64, 5)] {
         let file = format!("mldsa_{bits}_sign_noseed_test.json");
         let set = set_of_file(bits);
-        let (groups, announced) = kit::wycheproof(&file);
-        let mut t = Tally::default();
-        for g in &groups {
-            let imported = import_private(set, None, Some(&kit::hex(g, "privateKey")));
-            if let Ok((key, _)) = &imported {
-                assert_eq!(
-                    ml_dsa(key).public_bytes(),
-                    kit::hex(g, "publicKey").as_slice(),
-                    "{file}: derived public key"
-                );
-            }
-            for test in g["tests"].as_array().unwrap() {
-                let accepted = match &imported {
-                    Ok((key, _)) => sign_case(key, test).unwrap_or(false),
-                    Err(_) => false,
-                };
-                t.record(&file, test, accepted);
-            }
-        }
-        assert_eq!(t.total(), announced, "{file}");
-        assert_eq!(t, Tally { valid, invalid }, "{file}");
+        let t = wy::run(&file, |c| {
+            let Ok((key, _)) = import_private(set, None, Some(&c.hex("privateKey"))) else {
+                return false;
+            };
+            assert_eq!(ml_dsa(&key).public_bytes(), c.hex("publicKey").as_slice());
+            sign_case(&key, c.test).unwrap_or(false)
+        });
+        kit::assert_counts(&file, t, valid, invalid);
     }
 }
 
 #[test]
 fn wycheproof_signing_with_seeds() {
-    let expected = [("44", 82, 4), ("65", 101, 4), ("87", 92, 4)];
-    for (bits, valid, invalid) in expected {
+    for (bits, valid, invalid) in [("44", 82, 4), ("65", 101, 4), ("87", 92, 4)] {
         let file = format!("mldsa_{bits}_sign_seed_test.json");
         let set = set_of_file(bits);
-        let (groups, announced) = kit::wycheproof(&file);
-        let mut t = Tally::default();
         let mut pkcs8_checked = 0;
-        for g in &groups {
-            let seed = kit::hex(g, "privateSeed");
-            let imported = import_private(set, Some(&seed), None);
-            if let Ok((key, attrs)) = &imported {
-                assert_eq!(
-                    ml_dsa(key).public_bytes(),
-                    kit::hex(g, "publicKey").as_slice()
-                );
-                let pkcs8 = kit::hex(g, "privateKeyPkcs8");
-                if !pkcs8.is_empty() {
-                    let (_, from_der) = keys::from_pkcs8(&pkcs8).unwrap();
-                    assert_eq!(attr(&from_der, ck::CKA_VALUE), attr(attrs, ck::CKA_VALUE));
-                    assert_eq!(keys::to_pkcs8(key).unwrap().as_slice(), pkcs8.as_slice());
-                    pkcs8_checked += 1;
-                }
+        let t = wy::run(&file, |c| {
+            let Ok((key, attrs)) = import_private(set, Some(&c.hex("privateSeed")), None) else {
+                return false;
+            };
+            assert_eq!(ml_dsa(&key).public_bytes(), c.hex("publicKey").as_slice());
+            // The group's PKCS#8 (seed form) decodes to the same key, and we write it back.
+            let pkcs8 = kit::hex(c.group, "privateKeyPkcs8");
+            if !pkcs8.is_empty() {
+                let (_, from_der) = keys::from_pkcs8(&pkcs8).unwrap();
+                assert_eq!(attr(&from_der, ck::CKA_VALUE), attr(&attrs, ck::CKA_VALUE));
+                assert_eq!(keys::to_pkcs8(&key).unwrap().as_slice(), pkcs8.as_slice());
+                pkcs8_checked += 1;
             }
-            for test in g["tests"].as_array().unwrap() {
-                let accepted = match &imported {
-                    Ok((key, _)) => sign_case(key, test).unwrap_or(false),
-                    Err(_) => false,
-                };
-                t.record(&file, test, accepted);
-            }
-        }
-        assert_eq!(t.total(), announced, "{file}");
-        assert_eq!(t, Tally { valid, invalid }, "{file}");
+            sign_case(&key, c.test).unwrap_or(false)
+        });
+        kit::assert_counts(&file, t, valid, invalid);
         assert!(
             pkcs8_checked > 10,
             "{file}: PKCS#8 forms checked {pkcs8_checked}"
@@ -574,39 +542,23 @@ fn wycheproof_signing_with_seeds() {
 
 #[test]
 fn wycheproof_verification() {
-    let expected = [("44", 77, 103), ("65", 79, 131), ("87", 71, 170)];
-    for (bits, valid, invalid) in expected {
+    for (bits, valid, invalid) in [("44", 77, 103), ("65", 79, 131), ("87", 71, 170)] {
         let file = format!("mldsa_{bits}_verify_test.json");
         let set = set_of_file(bits);
-        let (groups, announced) = kit::wycheproof(&file);
-        let mut t = Tally::default();
-        for g in &groups {
-            let pk = kit::hex(g, "publicKey");
-            let imported = import_public(set, &pk);
-            if imported.is_ok() {
-                let der = enc::spki_der(ck::CKK_ML_DSA, set.ckp(), &pk).unwrap();
-                assert_eq!(der, kit::hex(g, "publicKeyDer"), "{file}: SPKI encoding");
-            }
-            for test in g["tests"].as_array().unwrap() {
-                let accepted = match &imported {
-                    Ok((key, _)) => {
-                        let m = if kit::has(test, "ctx") {
-                            kit::sign_context(
-                                ck::CKM_ML_DSA,
-                                ck::CKH_HEDGE_PREFERRED,
-                                &kit::hex(test, "ctx"),
-                            )
-                        } else {
-                            Mechanism::new(ck::CKM_ML_DSA)
-                        };
-                        kit::verify(&m, key, &kit::hex(test, "msg"), &kit::hex(test, "sig")).is_ok()
-                    }
-                    Err(_) => false,
-                };
-                t.record(&file, test, accepted);
-            }
-        }
-        assert_eq!(t.total(), announced, "{file}");
-        assert_eq!(t, Tally { valid, invalid }, "{file}");
+        let t = wy::run(&file, |c| {
+            let pk = c.hex("publicKey");
+            let Ok((key, _)) = import_public(set, &pk) else {
+                return false;
+            };
+            let der = enc::spki_der(ck::CKK_ML_DSA, set.ckp(), &pk).unwrap();
+            assert_eq!(der, c.hex("publicKeyDer"), "{file}: SPKI encoding");
+            let m = if kit::has(c.test, "ctx") {
+                kit::sign_context(ck::CKM_ML_DSA, ck::CKH_HEDGE_PREFERRED, &c.hex("ctx"))
+            } else {
+                Mechanism::new(ck::CKM_ML_DSA)
+            };
+            kit::verify(&m, &key, &kit::hex(c.test, "msg"), &c.hex("sig")).is_ok()
+        });
+        kit::assert_counts(&file, t, valid, invalid);
     }
 }

@@ -1,7 +1,7 @@
 use super::*;
 use crate::mech::pqc_encoding::PrivateKeyChoice;
-use crate::mech::pqc_testkit::{self as kit, attr, is_secret, GivenBytes, Tally};
-use crate::mech::{self as mech, keys};
+use crate::mech::pqc_testkit::{self as kit, attr, is_secret, GivenBytes};
+use crate::mech::{self as mech, keys, test_support, wycheproof_tests as wy};
 use fips203::traits::{Decaps, Encaps, KeyGen, SerDes};
 use serde_json::Value;
 
@@ -60,8 +60,7 @@ fn sizes_match_fips203_and_the_crate() {
 #[test]
 fn every_parameter_set_round_trips_through_the_mechanism_api() {
     for set in MlKemSet::ALL {
-        let (public, private, pair) =
-            kit::generate(ck::CKM_ML_KEM_KEY_PAIR_GEN, ck::CKK_ML_KEM, set.ckp());
+        let (private, public, pair) = kit::generate(ck::CKM_ML_KEM_KEY_PAIR_GEN, set.ckp());
         // Generated attributes: what 3.2 says each half carries, secrets only sealed.
         let pub_attrs = KeyAttrs {
             public: pair.public_key.clone(),
@@ -104,7 +103,7 @@ fn every_parameter_set_round_trips_through_the_mechanism_api() {
         let again = keys::check_import(
             ck::CKO_PRIVATE_KEY,
             ck::CKK_ML_KEM,
-            &kit::object(&pair.private_key),
+            &test_support::all(&pair.private_key),
         )
         .unwrap();
         assert_eq!(
@@ -116,11 +115,7 @@ fn every_parameter_set_round_trips_through_the_mechanism_api() {
 
 #[test]
 fn keys_in_the_wrong_role_or_ciphertexts_of_the_wrong_length_are_refused() {
-    let (public, private, _) = kit::generate(
-        ck::CKM_ML_KEM_KEY_PAIR_GEN,
-        ck::CKK_ML_KEM,
-        ck::CKP_ML_KEM_768,
-    );
+    let (private, public, _) = kit::generate(ck::CKM_ML_KEM_KEY_PAIR_GEN, ck::CKP_ML_KEM_768);
     let (ct, _) = mech::encapsulate(&kem(), &public).unwrap();
     assert_eq!(
         mech::encapsulate(&kem(), &private).unwrap_err().kind(),
@@ -158,13 +153,13 @@ fn generation_reads_the_parameter_set_from_the_public_template() {
             .kind(),
         ErrorKind::TemplateIncomplete
     );
-    let bad = kit::template(vec![Attr::ulong(ck::CKA_PARAMETER_SET, 9)]);
+    let bad = test_support::template(vec![Attr::ulong(ck::CKA_PARAMETER_SET, 9)]);
     assert_eq!(
         mech::generate_key_pair(&m, &bad, &none).unwrap_err().kind(),
         ErrorKind::ParameterSetNotSupported
     );
-    let p512 = kit::template(vec![set_attr(MlKemSet::MlKem512)]);
-    let p768 = kit::template(vec![set_attr(MlKemSet::MlKem768)]);
+    let p512 = test_support::template(vec![set_attr(MlKemSet::MlKem512)]);
+    let p768 = test_support::template(vec![set_attr(MlKemSet::MlKem768)]);
     assert_eq!(
         mech::generate_key_pair(&m, &p512, &p768)
             .unwrap_err()
@@ -351,66 +346,36 @@ fn decapsulate_case(key: Result<(KeyMaterial, KeyAttrs)>, ek: &[u8], c: &[u8]) -
 
 #[test]
 fn wycheproof_decapsulation_from_seed() {
-    let mut total = Tally::default();
     for bits in ["512", "768", "1024"] {
         let file = format!("mlkem_{bits}_test.json");
-        let (groups, announced) = kit::wycheproof(&file);
-        let mut t = Tally::default();
-        for g in &groups {
-            let set = set_of_group(g);
-            for test in g["tests"].as_array().unwrap() {
-                let seed = kit::hex(test, "seed");
-                let got = decapsulate_case(
-                    import_private(set, Some(&seed), None),
-                    &kit::hex(test, "ek"),
-                    &kit::hex(test, "c"),
-                );
-                let accepted = got.as_deref() == Some(kit::hex(test, "K").as_slice());
-                t.record(&file, test, accepted);
-            }
-        }
-        assert_eq!(t.total(), announced, "{file}");
-        assert_eq!(
-            t,
-            Tally {
-                valid: 153,
-                invalid: 40
-            },
-            "{file}"
-        );
-        total.valid += t.valid;
-        total.invalid += t.invalid;
+        let t = wy::run(&file, |c| {
+            let key = import_private(set_of_group(c.group), Some(&kit::hex(c.test, "seed")), None);
+            let got = decapsulate_case(key, &kit::hex(c.test, "ek"), &kit::hex(c.test, "c"));
+            got.as_deref() == Some(kit::hex(c.test, "K").as_slice())
+        });
+        kit::assert_counts(&file, t, 153, 40);
     }
-    assert_eq!(total.total(), 3 * 193);
 }
 
 #[test]
 fn wycheproof_encapsulation_with_known_randomness() {
-    let expected = [("512", 133, 128), ("768", 133, 132), ("1024", 133, 136)];
-    for (bits, valid, invalid) in expected {
+    for (bits, valid, invalid) in [("512", 133, 128), ("768", 133, 132), ("1024", 133, 136)] {
         let file = format!("mlkem_{bits}_encaps_test.json");
-        let (groups, announced) = kit::wycheproof(&file);
-        let mut t = Tally::default();
-        for g in &groups {
-            let set = set_of_group(g);
-            for test in g["tests"].as_array().unwrap() {
-                let accepted = match import_public(set, &kit::hex(test, "ek")) {
-                    Err(e) => {
-                        assert_eq!(e.kind(), ErrorKind::AttributeValueInvalid);
-                        false
-                    }
-                    Ok((key, _)) => {
-                        let mut rng = GivenBytes::new(&kit::hex(test, "m"));
-                        let (c, k) = ml_kem(&key).encapsulate_with(&mut rng).unwrap();
-                        assert!(rng.fully_used());
-                        c == kit::hex(test, "c") && k.as_slice() == kit::hex(test, "K").as_slice()
-                    }
-                };
-                t.record(&file, test, accepted);
+        let t = wy::run(&file, |c| {
+            match import_public(set_of_group(c.group), &c.hex("ek")) {
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::AttributeValueInvalid);
+                    false
+                }
+                Ok((key, _)) => {
+                    let mut rng = GivenBytes::new(&c.hex("m"));
+                    let (ct, k) = ml_kem(&key).encapsulate_with(&mut rng).unwrap();
+                    assert!(rng.fully_used());
+                    ct == c.hex("c") && k.as_slice() == c.hex("K").as_slice()
+                }
             }
-        }
-        assert_eq!(t.total(), announced, "{file}");
-        assert_eq!(t, Tally { valid, invalid }, "{file}");
+        });
+        kit::assert_counts(&file, t, valid, invalid);
     }
 }
 
@@ -418,40 +383,21 @@ fn wycheproof_encapsulation_with_known_randomness() {
 fn wycheproof_key_generation_from_seed() {
     for bits in ["512", "768", "1024"] {
         let file = format!("mlkem_{bits}_keygen_seed_test.json");
-        let (groups, announced) = kit::wycheproof(&file);
-        let mut t = Tally::default();
-        for g in &groups {
-            let set = set_of_group(g);
-            for test in g["tests"].as_array().unwrap() {
-                let (seed, ek, dk) = (
-                    kit::hex(test, "seed"),
-                    kit::hex(test, "ek"),
-                    kit::hex(test, "dk"),
-                );
-                let accepted = match import_private(set, Some(&seed), None) {
-                    Ok((key, attrs)) => {
-                        let ok = ml_kem(&key).public_bytes() == ek
-                            && attr(&attrs, ck::CKA_VALUE) == Some(dk.as_slice());
-                        // The expanded key alone, and seed and key together, import too.
-                        let expanded = import_private(set, None, Some(&dk))
-                            .map(|(k, _)| ml_kem(&k).public_bytes() == ek);
-                        ok && expanded == Ok(true)
-                            && import_private(set, Some(&seed), Some(&dk)).is_ok()
-                    }
-                    Err(_) => false,
-                };
-                t.record(&file, test, accepted);
-            }
-        }
-        assert_eq!(t.total(), announced, "{file}");
-        assert_eq!(
-            t,
-            Tally {
-                valid: 100,
-                invalid: 0
-            },
-            "{file}"
-        );
+        let t = wy::run(&file, |c| {
+            let set = set_of_group(c.group);
+            let (seed, ek, dk) = (c.hex("seed"), c.hex("ek"), c.hex("dk"));
+            let Ok((key, attrs)) = import_private(set, Some(&seed), None) else {
+                return false;
+            };
+            // The expanded key alone, and seed and key together, import too.
+            let expanded = import_private(set, None, Some(&dk))
+                .map(|(k, _)| ml_kem(&k).public_bytes() == ek.as_slice());
+            ml_kem(&key).public_bytes() == ek.as_slice()
+                && attr(&attrs, ck::CKA_VALUE) == Some(dk.as_slice())
+                && expanded == Ok(true)
+                && import_private(set, Some(&seed), Some(&dk)).is_ok()
+        });
+        kit::assert_counts(&file, t, 100, 0);
     }
 }
 
@@ -459,28 +405,11 @@ fn wycheproof_key_generation_from_seed() {
 fn wycheproof_decapsulation_with_expanded_keys() {
     for bits in ["512", "768", "1024"] {
         let file = format!("mlkem_{bits}_semi_expanded_decaps_test.json");
-        let (groups, announced) = kit::wycheproof(&file);
-        let mut t = Tally::default();
-        for g in &groups {
-            let set = set_of_group(g);
-            for test in g["tests"].as_array().unwrap() {
-                let got = decapsulate_case(
-                    import_private(set, None, Some(&kit::hex(test, "dk"))),
-                    &kit::hex(test, "ek"),
-                    &kit::hex(test, "c"),
-                );
-                let accepted = got.as_deref() == Some(kit::hex(test, "K").as_slice());
-                t.record(&file, test, accepted);
-            }
-        }
-        assert_eq!(t.total(), announced, "{file}");
-        assert_eq!(
-            t,
-            Tally {
-                valid: 3,
-                invalid: 6
-            },
-            "{file}"
-        );
+        let t = wy::run(&file, |c| {
+            let key = import_private(set_of_group(c.group), None, Some(&c.hex("dk")));
+            let got = decapsulate_case(key, &c.hex("ek"), &c.hex("c"));
+            got.as_deref() == Some(kit::hex(c.test, "K").as_slice())
+        });
+        kit::assert_counts(&file, t, 3, 6);
     }
 }
