@@ -226,6 +226,18 @@ macro_rules! assert_ckr {
     }};
 }
 
+/// Assert that a call (cryptoki result, raw CK_RV or RawOut) returned CKR_OK.
+#[macro_export]
+macro_rules! assert_ok {
+    ($res:expr) => {{
+        let res = &$res;
+        match $crate::common::Outcomes::outcome(res) {
+            $crate::common::Outcome::Ok => {}
+            other => panic!("{}:\n  expected CKR_OK\n  got      {}", stringify!($res), other),
+        }
+    }};
+}
+
 /// Unwrap a cryptoki result, naming the call and the CKR code on failure.
 #[macro_export]
 macro_rules! ck {

@@ -163,6 +163,37 @@ impl Raw {
         (rv, h)
     }
 
+    /// C_OpenSession with explicit flags; returns the code and the handle.
+    pub fn open_session(&self, slot: CK_SLOT_ID, flags: CK_FLAGS) -> (CK_RV, CK_SESSION_HANDLE) {
+        let f = f!(self, C_OpenSession);
+        let mut h: CK_SESSION_HANDLE = CK_INVALID_HANDLE;
+        // SAFETY: no callback; one output handle.
+        let rv = unsafe { f(slot, flags, ptr::null_mut(), None, &mut h) };
+        (rv, h)
+    }
+
+    pub fn close_session(&self, h: CK_SESSION_HANDLE) -> CK_RV {
+        let f = f!(self, C_CloseSession);
+        // SAFETY: plain value argument.
+        unsafe { f(h) }
+    }
+
+    pub fn session_info(&self, h: CK_SESSION_HANDLE) -> CK_RV {
+        let f = f!(self, C_GetSessionInfo);
+        let mut info = CK_SESSION_INFO::default();
+        // SAFETY: one output struct.
+        unsafe { f(h, &mut info) }
+    }
+
+    /// C_GetObjectSize: the code and the size.
+    pub fn object_size(&self, s: &Session, o: ObjectHandle) -> (CK_RV, CK_ULONG) {
+        let f = f!(self, C_GetObjectSize);
+        let mut n: CK_ULONG = 0;
+        // SAFETY: one output value.
+        let rv = unsafe { f(s.handle(), o.handle(), &mut n) };
+        (rv, n)
+    }
+
     fn out(cap: Cap, call: impl FnOnce(*mut u8, *mut CK_ULONG) -> CK_RV) -> RawOut {
         let mut buf = vec![0u8; cap.unwrap_or(0)];
         let mut len: CK_ULONG = cap.unwrap_or(0) as CK_ULONG;
