@@ -26,7 +26,10 @@ pub fn fill_bytes(buf: &mut [u8]) {
     let pid = std::process::id();
     let fresh = !matches!(&*guard, Some(s) if s.pid == pid);
     if fresh {
-        *guard = Some(State { pid, rng: ChaCha20Rng::from_seed(os_seed()) });
+        *guard = Some(State {
+            pid,
+            rng: ChaCha20Rng::from_seed(os_seed()),
+        });
     }
     if let Some(s) = guard.as_mut() {
         rand_core::Rng::fill_bytes(&mut s.rng, buf);

@@ -3,6 +3,44 @@
 //! from the SO and user PINs; a data key (DEK) per object wrapped by MK; secret attributes
 //! sealed with AES-256-GCM under the DEK, the AAD binding the object id and every
 //! security-relevant public attribute. `Store` is the seam; SQLite is the embedded backend.
+//!
+//! # Key hierarchy (SQLite backend)
+//!
+//! - MK: 256 random bits from `crate::rng`, created by `init_token`. Stored only wrapped,
+//!   once per PIN: `KEK = Argon2id(PIN, salt)` (16-byte random salt per PIN; memory, passes
+//!   and lanes recorded with each wrap and, for new wraps, in the token row at init), then
+//!   `AES-256-GCM(KEK, nonce, MK, aad = mk-wrap)`. A wrong PIN is a failed GCM tag; no PIN
+//!   or PIN hash is stored. A check value `AES-256-GCM(MK, nonce, "", aad = mk-check)`
+//!   tells the current MK from a stale one (token re-initialised meanwhile).
+//! - DEK: 256 random bits per sealed object (fresh on every reseal), stored as
+//!   `AES-256-GCM(MK, nonce, DEK, aad = dek-wrap)`.
+//! - Sealed part: the secret attributes encoded with the store codec (`count u32`, then
+//!   `type u64 || len u32 || value` each, big-endian), then `AES-256-GCM(DEK, nonce,
+//!   plaintext, aad = object)`. Blob: `0x01 || n u16 || n bound types u64 || nonce(12) ||
+//!   ciphertext || tag(16)`. Every nonce is 96 random bits from `crate::rng`.
+//!
+//! # AADs (all integers big-endian)
+//!
+//! Each AAD starts with `len u8 || label || token_uuid(16)`; the uuid is random, fixed
+//! when the store is created and kept across re-initialisation (the serial number is its
+//! first 8 bytes in hex).
+//! - mk-wrap, label `pqhsm/v1/mk-wrap`: `|| pin u8 (1 SO, 2 user) || memory_kib u32 ||
+//!   iterations u32 || parallelism u32 || salt_len u32 || salt`.
+//! - mk-check, label `pqhsm/v1/mk-check`: nothing more.
+//! - dek-wrap, label `pqhsm/v1/dek-wrap`: `|| object_id u64`.
+//! - object, label `pqhsm/v1/object`: `|| object_id u64 || n u32`, then for each of the n
+//!   bound types in ascending order `type u64 || 0x00` when the object's public attributes
+//!   lack it, or `type u64 || 0x01 || len u32 || value` when present. The bound types are
+//!   `BOUND_ATTRIBUTES` at sealing time, recorded in the blob (and so in the AAD), which
+//!   keeps older seals readable if the list grows.
+//!
+//! Editing a bound attribute, moving a sealed blob or DEK to another row or id, or
+//! restoring an older blob under newer attributes fails a tag: `unseal` reports
+//! `StoreTampered`. Not detectable without state outside the file: restoring a whole
+//! older row (its own public attributes, blob and DEK together) or the whole file,
+//! editing unbound attributes (label) or public-only objects, resetting PIN failure
+//! counters. Private and secret key objects must have a sealed part, so a forged row
+//! without one is reported as tampered too.
 
 #![allow(unused_variables)]
 
@@ -10,6 +48,14 @@ use crate::attr::Attr;
 use crate::error::Result;
 use cryptoki_sys as ck;
 use zeroize::Zeroizing;
+
+mod codec;
+mod db;
+mod schema;
+mod seal;
+pub mod sqlite;
+
+pub use sqlite::{KdfParams, SqliteStore, StoreOptions};
 
 /// A store's own identifier of an object (stable across processes).
 pub type ObjectId = u64;
