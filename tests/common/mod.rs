@@ -349,8 +349,10 @@ fn configure_env(backend: Backend, dir: &Path, opts: &Options) {
             std::env::set_var("PQHSM_DATA_DIR", dir.join("pqhsm"));
             match &opts.pqhsm_conf {
                 Some(conf) => {
+                    // data_dir too, so the file alone names this test's token directory.
                     let path = dir.join("pqhsm.toml");
-                    std::fs::write(&path, conf).expect("write pqhsm.toml in the temp dir");
+                    let text = format!("data_dir = {:?}\n{conf}", dir.join("pqhsm").display().to_string());
+                    std::fs::write(&path, text).expect("write pqhsm.toml in the temp dir");
                     std::env::set_var("PQHSM_CONF", path);
                 }
                 None => std::env::remove_var("PQHSM_CONF"),
