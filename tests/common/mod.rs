@@ -155,7 +155,7 @@ macro_rules! pqhsm_only {
 }
 
 /// What a PKCS#11 call returned, for assertions over cryptoki results and raw CK_RVs alike.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Outcome {
     Ok,
     Rv(RvError),
