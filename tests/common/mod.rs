@@ -72,6 +72,8 @@ fn in_ci() -> bool {
 /// prints after the run, so a skipped check is never silent.
 pub fn note(msg: &str) {
     let test = std::thread::current().name().unwrap_or("?").to_string();
+    // One line per note (messages quote multi-line call expressions).
+    let msg = msg.split_whitespace().collect::<Vec<_>>().join(" ");
     let line = format!("[{test}] {msg}");
     eprintln!("\n!!!!!!!! NOTE: {line}\n");
     let target = std::env::var_os("CARGO_TARGET_DIR")
