@@ -25,12 +25,20 @@ fn readable_secret(len: usize) -> Vec<Attribute> {
     ]
 }
 
-fn derive(t: &Token, base: ObjectHandle, p: HkdfParams, template: &[Attribute]) -> cryptoki::error::Result<ObjectHandle> {
-    t.session().derive_key(&Mechanism::HkdfDerive(p), base, template)
+fn derive(
+    t: &Token,
+    base: ObjectHandle,
+    p: HkdfParams,
+    template: &[Attribute],
+) -> cryptoki::error::Result<ObjectHandle> {
+    t.session()
+        .derive_key(&Mechanism::HkdfDerive(p), base, template)
 }
 
 fn value(t: &Token, k: ObjectHandle) -> Vec<u8> {
-    t.raw.get_attribute(t.session(), k, CKA_VALUE, Some(1024)).ok("CKA_VALUE of a non-sensitive derived key")
+    t.raw
+        .get_attribute(t.session(), k, CKA_VALUE, Some(1024))
+        .ok("CKA_VALUE of a non-sensitive derived key")
 }
 
 both_backends! {

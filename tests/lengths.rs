@@ -20,11 +20,18 @@ fn convention(what: &str, exact: Option<usize>, mut call: impl FnMut(Cap) -> Raw
     let announced = q.len;
     assert!(announced > 0, "{what}: length query answered 0");
     if let Some(n) = exact {
-        assert!(announced >= n, "{what}: length query {announced} < output {n}");
+        assert!(
+            announced >= n,
+            "{what}: length query {announced} < output {n}"
+        );
     }
     let small = call(Some(1));
     assert_ckr!(small, BufferTooSmall);
-    assert!(small.len >= exact.unwrap_or(2), "{what}: CKR_BUFFER_TOO_SMALL reported {} bytes needed", small.len);
+    assert!(
+        small.len >= exact.unwrap_or(2),
+        "{what}: CKR_BUFFER_TOO_SMALL reported {} bytes needed",
+        small.len
+    );
     let out = call(Some(announced));
     assert_ok!(out);
     if let Some(n) = exact {

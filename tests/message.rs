@@ -36,7 +36,10 @@ fn message_functions(t: &Token) {
         Function::DecryptMessageNext,
         Function::MessageDecryptFinal,
     ] {
-        assert!(t.ctx.is_fn_supported(f), "pqhsm's 3.0 interface must provide {f:?}");
+        assert!(
+            t.ctx.is_fn_supported(f),
+            "pqhsm's 3.0 interface must provide {f:?}"
+        );
     }
 }
 

@@ -23,7 +23,10 @@ fn make_keys(t: &Token, who: &str) {
         let kp = keys::ec(s, &label, Curve::P256);
         let digest = Hash::Sha256.digest(label.as_bytes());
         let sig = ck!(s.sign(&Mechanism::Ecdsa, kp.private, &digest));
-        assert!(ecdsa_verify_prehash(Curve::P256, &ec_point(s, kp.public), &digest, &sig), "{label}");
+        assert!(
+            ecdsa_verify_prehash(Curve::P256, &ec_point(s, kp.public), &digest, &sig),
+            "{label}"
+        );
         if i % 3 == 0 {
             keys::aes(s, &format!("{who}-aes-{i}"), 32);
         }
@@ -46,7 +49,8 @@ fn count(t: &Token, who: &str) -> usize {
 #[test]
 #[ignore = "helper process for two_processes_share_a_token; runs only when spawned by it"]
 fn second_process_helper() {
-    let dir = std::env::var(ENV_DIR).expect("spawned by two_processes_share_a_token with the token dir");
+    let dir =
+        std::env::var(ENV_DIR).expect("spawned by two_processes_share_a_token with the token dir");
     let backend = match std::env::var(ENV_BACKEND).as_deref() {
         Ok("pqhsm") => Backend::Pqhsm,
         Ok("softhsm2") => Backend::SoftHsm2,

@@ -11,7 +11,10 @@ use cryptoki::object::{Attribute, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 
 fn one(s: &Session, label: &str, class: ObjectClass) -> ObjectHandle {
-    let found = ck!(s.find_objects(&[Attribute::Label(label.as_bytes().to_vec()), Attribute::Class(class)]));
+    let found = ck!(s.find_objects(&[
+        Attribute::Label(label.as_bytes().to_vec()),
+        Attribute::Class(class)
+    ]));
     assert_eq!(found.len(), 1, "{label} ({class:?}): found {}", found.len());
     found[0]
 }

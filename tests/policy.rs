@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::keys::{attr_bool, ED25519_PARAMS, Curve};
+use common::keys::{attr_bool, Curve, ED25519_PARAMS};
 use common::{Options, Token};
 use cryptoki::mechanism::hkdf::{HkdfParams, HkdfSalt};
 use cryptoki::mechanism::{Mechanism, MechanismType};
@@ -13,33 +13,77 @@ use cryptoki::session::Session;
 use cryptoki_sys::*;
 
 fn protected(s: &Session, k: ObjectHandle, what: &str) {
-    assert!(attr_bool(s, k, AttributeType::Sensitive), "{what}: CKA_SENSITIVE");
-    assert!(!attr_bool(s, k, AttributeType::Extractable), "{what}: CKA_EXTRACTABLE");
-    assert!(attr_bool(s, k, AttributeType::AlwaysSensitive), "{what}: CKA_ALWAYS_SENSITIVE");
-    assert!(attr_bool(s, k, AttributeType::NeverExtractable), "{what}: CKA_NEVER_EXTRACTABLE");
+    assert!(
+        attr_bool(s, k, AttributeType::Sensitive),
+        "{what}: CKA_SENSITIVE"
+    );
+    assert!(
+        !attr_bool(s, k, AttributeType::Extractable),
+        "{what}: CKA_EXTRACTABLE"
+    );
+    assert!(
+        attr_bool(s, k, AttributeType::AlwaysSensitive),
+        "{what}: CKA_ALWAYS_SENSITIVE"
+    );
+    assert!(
+        attr_bool(s, k, AttributeType::NeverExtractable),
+        "{what}: CKA_NEVER_EXTRACTABLE"
+    );
 }
 
 /// Keys generated with templates that say nothing about protection.
 fn bare_keys(t: &Token) -> Vec<(&'static str, ObjectHandle)> {
     let s = t.session();
-    let aes = ck!(s.generate_key(&Mechanism::AesKeyGen, &[Attribute::Token(true), Attribute::ValueLen(32.into()), Attribute::Encrypt(true)]));
-    let secret = ck!(s.generate_key(&Mechanism::GenericSecretKeyGen, &[Attribute::Token(true), Attribute::ValueLen(32.into()), Attribute::Sign(true)]));
+    let aes = ck!(s.generate_key(
+        &Mechanism::AesKeyGen,
+        &[
+            Attribute::Token(true),
+            Attribute::ValueLen(32.into()),
+            Attribute::Encrypt(true)
+        ]
+    ));
+    let secret = ck!(s.generate_key(
+        &Mechanism::GenericSecretKeyGen,
+        &[
+            Attribute::Token(true),
+            Attribute::ValueLen(32.into()),
+            Attribute::Sign(true)
+        ]
+    ));
     let (_, rsa) = ck!(s.generate_key_pair(
         &Mechanism::RsaPkcsKeyPairGen,
-        &[Attribute::Token(true), Attribute::ModulusBits(2048.into()), Attribute::Verify(true)],
+        &[
+            Attribute::Token(true),
+            Attribute::ModulusBits(2048.into()),
+            Attribute::Verify(true)
+        ],
         &[Attribute::Token(true), Attribute::Sign(true)],
     ));
     let (_, ec) = ck!(s.generate_key_pair(
         &Mechanism::EccKeyPairGen,
-        &[Attribute::Token(true), Attribute::EcParams(Curve::P256.params()), Attribute::Verify(true)],
+        &[
+            Attribute::Token(true),
+            Attribute::EcParams(Curve::P256.params()),
+            Attribute::Verify(true)
+        ],
         &[Attribute::Token(true), Attribute::Sign(true)],
     ));
     let (_, ed) = ck!(s.generate_key_pair(
         &Mechanism::EccEdwardsKeyPairGen,
-        &[Attribute::Token(true), Attribute::EcParams(ED25519_PARAMS.to_vec()), Attribute::Verify(true)],
+        &[
+            Attribute::Token(true),
+            Attribute::EcParams(ED25519_PARAMS.to_vec()),
+            Attribute::Verify(true)
+        ],
         &[Attribute::Token(true), Attribute::Sign(true)],
     ));
-    vec![("AES", aes), ("generic secret", secret), ("RSA private", rsa), ("EC private", ec), ("Ed25519 private", ed)]
+    vec![
+        ("AES", aes),
+        ("generic secret", secret),
+        ("RSA private", rsa),
+        ("EC private", ec),
+        ("Ed25519 private", ed),
+    ]
 }
 
 pqhsm_only! {
@@ -93,7 +137,10 @@ pqhsm_only! {
                 TemplateInconsistent | AttributeValueInvalid
             );
             let aes = t.gen_aes(16);
-            assert_ckr!(s.copy_object(aes, &[ask.clone()]), AttributeReadOnly | TemplateInconsistent | AttributeValueInvalid);
+            assert_ckr!(
+                s.copy_object(aes, std::slice::from_ref(&ask)),
+                AttributeReadOnly | TemplateInconsistent | AttributeValueInvalid
+            );
             // Unwrapping a valid blob (RFC 3394 section 4.1) into an extractable key:
             // refused on the template alone.
             let kek = common::keys::import_secret(s, KeyType::AES, &hex::decode("000102030405060708090a0b0c0d0e0f").expect("hex"));

@@ -5,8 +5,8 @@
 mod common;
 
 use common::external::{
-    rsa_oaep_encrypt, rsa_pkcs1_encrypt, rsa_pkcs1_raw_verify, rsa_pkcs1_verify, rsa_pss_verify_prehash,
-    rsa_public, Hash,
+    rsa_oaep_encrypt, rsa_pkcs1_encrypt, rsa_pkcs1_raw_verify, rsa_pkcs1_verify,
+    rsa_pss_verify_prehash, rsa_public, Hash,
 };
 use common::keys::{attr_bool, attr_bytes, KeyPair};
 use common::Token;
@@ -62,11 +62,17 @@ fn pkcs1_round(t: &Token, kp: KeyPair, h: Hash, msg: &[u8]) -> Vec<u8> {
     let s = t.session();
     let pk = rsa_public(s, kp.public);
     let sig = ck!(s.sign(&pkcs1_mech(h), kp.private, msg));
-    assert!(rsa_pkcs1_verify(&pk, h, msg, &sig), "{h:?}-RSA-PKCS signature rejected by the rsa crate");
+    assert!(
+        rsa_pkcs1_verify(&pk, h, msg, &sig),
+        "{h:?}-RSA-PKCS signature rejected by the rsa crate"
+    );
     ck!(s.verify(&pkcs1_mech(h), kp.public, msg, &sig));
     let mut bad = sig.clone();
     bad[10] ^= 1;
-    assert_ckr!(s.verify(&pkcs1_mech(h), kp.public, msg, &bad), SignatureInvalid);
+    assert_ckr!(
+        s.verify(&pkcs1_mech(h), kp.public, msg, &bad),
+        SignatureInvalid
+    );
     sig
 }
 
@@ -75,14 +81,37 @@ fn check_rsa_key(t: &Token, kp: KeyPair, bits: usize) {
     let n = attr_bytes(s, kp.public, AttributeType::Modulus);
     assert_eq!(n.len() * 8, bits, "CKA_MODULUS length");
     assert!(n[0] & 0x80 != 0, "modulus has its top bit set");
-    assert_eq!(attr_bytes(s, kp.public, AttributeType::PublicExponent), vec![1, 0, 1]);
-    let a = ck!(s.get_attributes(kp.public, &[AttributeType::ModulusBits, AttributeType::KeyType, AttributeType::Class]));
-    assert!(a.contains(&Attribute::ModulusBits((bits as u64).into())), "{a:?}");
+    assert_eq!(
+        attr_bytes(s, kp.public, AttributeType::PublicExponent),
+        vec![1, 0, 1]
+    );
+    let a = ck!(s.get_attributes(
+        kp.public,
+        &[
+            AttributeType::ModulusBits,
+            AttributeType::KeyType,
+            AttributeType::Class
+        ]
+    ));
+    assert!(
+        a.contains(&Attribute::ModulusBits((bits as u64).into())),
+        "{a:?}"
+    );
     assert!(a.contains(&Attribute::KeyType(KeyType::RSA)));
     assert!(a.contains(&Attribute::Class(ObjectClass::PUBLIC_KEY)));
-    let a = ck!(s.get_attributes(kp.private, &[AttributeType::KeyType, AttributeType::Class, AttributeType::Modulus]));
+    let a = ck!(s.get_attributes(
+        kp.private,
+        &[
+            AttributeType::KeyType,
+            AttributeType::Class,
+            AttributeType::Modulus
+        ]
+    ));
     assert!(a.contains(&Attribute::Class(ObjectClass::PRIVATE_KEY)));
-    assert!(a.contains(&Attribute::Modulus(n)), "private and public halves share the modulus");
+    assert!(
+        a.contains(&Attribute::Modulus(n)),
+        "private and public halves share the modulus"
+    );
     assert!(attr_bool(s, kp.private, AttributeType::Local));
 }
 

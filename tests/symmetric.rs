@@ -83,7 +83,13 @@ fn ctr(p: &CK_AES_CTR_PARAMS) -> Mechanism<'_> {
 }
 
 /// Encrypt in chunks with C_EncryptUpdate/C_EncryptFinal.
-fn encrypt_parts(s: &Session, m: &Mechanism, key: ObjectHandle, data: &[u8], chunk: usize) -> Vec<u8> {
+fn encrypt_parts(
+    s: &Session,
+    m: &Mechanism,
+    key: ObjectHandle,
+    data: &[u8],
+    chunk: usize,
+) -> Vec<u8> {
     ck!(s.encrypt_init(m, key));
     let mut out = Vec::new();
     for c in data.chunks(chunk.max(1)) {
@@ -93,7 +99,13 @@ fn encrypt_parts(s: &Session, m: &Mechanism, key: ObjectHandle, data: &[u8], chu
     out
 }
 
-fn decrypt_parts(s: &Session, m: &Mechanism, key: ObjectHandle, data: &[u8], chunk: usize) -> Vec<u8> {
+fn decrypt_parts(
+    s: &Session,
+    m: &Mechanism,
+    key: ObjectHandle,
+    data: &[u8],
+    chunk: usize,
+) -> Vec<u8> {
     ck!(s.decrypt_init(m, key));
     let mut out = Vec::new();
     for c in data.chunks(chunk.max(1)) {
@@ -105,12 +117,35 @@ fn decrypt_parts(s: &Session, m: &Mechanism, key: ObjectHandle, data: &[u8], chu
 
 /// Encrypt single-part and in several chunkings; all must equal `expected`; decryption
 /// must give the plaintext back the same ways.
-fn cipher_kat(s: &Session, m: &Mechanism, key: ObjectHandle, pt: &[u8], expected: &[u8], what: &str) {
-    assert_eq!(hex::encode(ck!(s.encrypt(m, key, pt))), hex::encode(expected), "{what}: single-part");
-    assert_eq!(ck!(s.decrypt(m, key, expected)), pt, "{what}: single-part decrypt");
+fn cipher_kat(
+    s: &Session,
+    m: &Mechanism,
+    key: ObjectHandle,
+    pt: &[u8],
+    expected: &[u8],
+    what: &str,
+) {
+    assert_eq!(
+        hex::encode(ck!(s.encrypt(m, key, pt))),
+        hex::encode(expected),
+        "{what}: single-part"
+    );
+    assert_eq!(
+        ck!(s.decrypt(m, key, expected)),
+        pt,
+        "{what}: single-part decrypt"
+    );
     for chunk in [16, 7, 33] {
-        assert_eq!(encrypt_parts(s, m, key, pt, chunk), expected, "{what}: multi-part, {chunk}-byte parts");
-        assert_eq!(decrypt_parts(s, m, key, expected, chunk), pt, "{what}: multi-part decrypt, {chunk}-byte parts");
+        assert_eq!(
+            encrypt_parts(s, m, key, pt, chunk),
+            expected,
+            "{what}: multi-part, {chunk}-byte parts"
+        );
+        assert_eq!(
+            decrypt_parts(s, m, key, expected, chunk),
+            pt,
+            "{what}: multi-part decrypt, {chunk}-byte parts"
+        );
     }
 }
 
@@ -125,7 +160,9 @@ fn kwp_mechanism(t: &Token) -> Option<CK_MECHANISM_TYPE> {
         return Some(CKM_AES_KEY_WRAP_KWP);
     }
     if t.backend == common::Backend::SoftHsm2 && t.has(CKM_AES_KEY_WRAP_PAD) {
-        common::note("SoftHSM2: RFC 5649 tested through CKM_AES_KEY_WRAP_PAD, it lacks CKM_AES_KEY_WRAP_KWP");
+        common::note(
+            "SoftHSM2: RFC 5649 tested through CKM_AES_KEY_WRAP_PAD, it lacks CKM_AES_KEY_WRAP_KWP",
+        );
         return Some(CKM_AES_KEY_WRAP_PAD);
     }
     t.require(&[CKM_AES_KEY_WRAP_KWP]);
@@ -136,12 +173,22 @@ fn wrap_raw(t: &Token, m: CK_MECHANISM_TYPE, kek: ObjectHandle, key: ObjectHandl
     let mut mech = mechanism::<u8>(m, None);
     let q = t.raw.wrap_key(t.session(), &mut mech, kek, key, None);
     assert_ok!(q);
-    t.raw.wrap_key(t.session(), &mut mech, kek, key, Some(q.len)).ok("C_WrapKey")
+    t.raw
+        .wrap_key(t.session(), &mut mech, kek, key, Some(q.len))
+        .ok("C_WrapKey")
 }
 
-fn unwrap_raw(t: &Token, m: CK_MECHANISM_TYPE, kek: ObjectHandle, wrapped: &[u8], template: &[Attribute]) -> (CK_RV, ObjectHandle) {
+fn unwrap_raw(
+    t: &Token,
+    m: CK_MECHANISM_TYPE,
+    kek: ObjectHandle,
+    wrapped: &[u8],
+    template: &[Attribute],
+) -> (CK_RV, ObjectHandle) {
     let mut mech = mechanism::<u8>(m, None);
-    let (rv, h) = t.raw.unwrap_key(t.session(), &mut mech, kek, wrapped, template);
+    let (rv, h) = t
+        .raw
+        .unwrap_key(t.session(), &mut mech, kek, wrapped, template);
     // SAFETY of new_from_raw: the handle came from the module for this session.
     (rv, unsafe { ObjectHandle::new_from_raw(h) })
 }

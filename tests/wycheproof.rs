@@ -140,7 +140,11 @@ impl Tally {
                 }
                 if let (Some(out), Some(want)) = (out, expected) {
                     if out != want {
-                        self.failures.push(format!("{what}: wrong output {} != {}", hex::encode(&out), hex::encode(want)));
+                        self.failures.push(format!(
+                            "{what}: wrong output {} != {}",
+                            hex::encode(&out),
+                            hex::encode(want)
+                        ));
                         return;
                     }
                 }
@@ -166,7 +170,9 @@ impl Tally {
                 }
             }
             (_, Verdict::NotExpressible(why)) => match result {
-                "valid" => self.failures.push(format!("{what}: the client could not express it ({why})")),
+                "valid" => self
+                    .failures
+                    .push(format!("{what}: the client could not express it ({why})")),
                 "invalid" => self.invalid_not_expressible += 1,
                 _ => self.acceptable_refused += 1,
             },
@@ -190,16 +196,25 @@ impl Tally {
         }
         let mut problems = Vec::new();
         if self.judged != self.expected_cases {
-            problems.push(format!("judged {} of {} cases", self.judged, self.expected_cases));
+            problems.push(format!(
+                "judged {} of {} cases",
+                self.judged, self.expected_cases
+            ));
         }
         if !self.failures.is_empty() {
             problems.push(format!(
                 "{} failures:\n    {}",
                 self.failures.len(),
-                self.failures.iter().take(25).cloned().collect::<Vec<_>>().join("\n    ")
+                self.failures
+                    .iter()
+                    .take(25)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n    ")
             ));
         }
-        (!problems.is_empty()).then(|| format!("{} on {}: {}", self.name, self.backend, problems.join("; ")))
+        (!problems.is_empty())
+            .then(|| format!("{} on {}: {}", self.name, self.backend, problems.join("; ")))
     }
 }
 
@@ -209,7 +224,10 @@ fn conclude(tallies: Vec<Tally>) {
 }
 
 fn token(b: Backend) -> Token {
-    Token::with(b, Options::pqhsm_conf("[policy]\nallow_extractable = true\n"))
+    Token::with(
+        b,
+        Options::pqhsm_conf("[policy]\nallow_extractable = true\n"),
+    )
 }
 
 const SIG_REFUSALS: &[RvError] = &[RvError::SignatureInvalid, RvError::SignatureLenRange];
@@ -226,7 +244,11 @@ fn curve_of(name: &str) -> Option<common::keys::Curve> {
     }
 }
 
-fn public_key(s: &Session, kt: KeyType, extra: Vec<Attribute>) -> cryptoki::error::Result<ObjectHandle> {
+fn public_key(
+    s: &Session,
+    kt: KeyType,
+    extra: Vec<Attribute>,
+) -> cryptoki::error::Result<ObjectHandle> {
     let mut tmpl = vec![
         Attribute::Class(ObjectClass::PUBLIC_KEY),
         Attribute::KeyType(kt),
@@ -257,7 +279,12 @@ fn rsa_private(s: &Session, k: &Value) -> ObjectHandle {
     ]))
 }
 
-fn secret(s: &Session, kt: KeyType, value: &[u8], usage: Attribute) -> cryptoki::error::Result<ObjectHandle> {
+fn secret(
+    s: &Session,
+    kt: KeyType,
+    value: &[u8],
+    usage: Attribute,
+) -> cryptoki::error::Result<ObjectHandle> {
     s.create_object(&[
         Attribute::Class(ObjectClass::SECRET_KEY),
         Attribute::KeyType(kt),
@@ -290,7 +317,10 @@ fn readable_unwrap_template() -> Vec<Attribute> {
 }
 
 fn value_of(t: &Token, k: ObjectHandle) -> Option<Vec<u8>> {
-    let out = t.raw.get_attribute(t.session(), k, CKA_VALUE, Some(4096)).ok("CKA_VALUE of a readable key");
+    let out = t
+        .raw
+        .get_attribute(t.session(), k, CKA_VALUE, Some(4096))
+        .ok("CKA_VALUE of a readable key");
     let _ = t.session().destroy_object(k);
     Some(out)
 }
@@ -338,30 +368,48 @@ fn der_to_p1363(sig: &[u8], n: usize) -> Option<Vec<u8>> {
 /// lacks CKM_ECDSA_SHA*, so it gets the second only (`require` says so once).
 fn ecdsa_files(t: &Token, files: [&str; 3], der: bool) -> Vec<Tally> {
     let with_hashing = t.require(&[CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512]);
-    files.iter().flat_map(|f| ecdsa_file(t, f, der, with_hashing)).collect()
+    files
+        .iter()
+        .flat_map(|f| ecdsa_file(t, f, der, with_hashing))
+        .collect()
 }
 
 fn ecdsa_file(t: &Token, file: &str, der: bool, with_hashing: bool) -> Vec<Tally> {
     let d = load(file);
     let s = t.session();
     let mut hashing = Tally::new(t, &format!("{file} (CKM_ECDSA_SHA*)"), &d, SIG_REFUSALS);
-    let mut raw = Tally::new(t, &format!("{file} (CKM_ECDSA over the hash)"), &d, SIG_REFUSALS);
+    let mut raw = Tally::new(
+        t,
+        &format!("{file} (CKM_ECDSA over the hash)"),
+        &d,
+        SIG_REFUSALS,
+    );
     for g in groups(&d) {
         let pk = &g["publicKey"];
         let curve = curve_of(pk["curve"].as_str().expect("curve")).expect("a NIST curve");
         let h = hash_of(g["sha"].as_str().expect("sha"));
-        let key = public_key(s, KeyType::EC, vec![
-            Attribute::EcParams(curve.params()),
-            Attribute::EcPoint(common::external::wrap_ec_point(&hx(&pk["uncompressed"]))),
-        ])
+        let key = public_key(
+            s,
+            KeyType::EC,
+            vec![
+                Attribute::EcParams(curve.params()),
+                Attribute::EcPoint(common::external::wrap_ec_point(&hx(&pk["uncompressed"]))),
+            ],
+        )
         .map_err(|e| Err::<(), _>(e).outcome());
         for tc in tests(g) {
             let msg = hx(&tc["msg"]);
             let sig = hx(&tc["sig"]);
-            let sig = if der { der_to_p1363(&sig, curve.field_len()) } else { Some(sig) };
+            let sig = if der {
+                der_to_p1363(&sig, curve.field_len())
+            } else {
+                Some(sig)
+            };
             let one = |m: &Mechanism, data: &[u8]| match (&key, &sig) {
                 (Err(o), _) => Verdict::Refused(o.clone()),
-                (_, None) => Verdict::NotExpressible("not a strict DER ECDSA signature of this curve"),
+                (_, None) => {
+                    Verdict::NotExpressible("not a strict DER ECDSA signature of this curve")
+                }
                 (Ok(k), Some(sig)) => verdict(s.verify(m, *k, data, sig), |_| None),
             };
             if with_hashing {
@@ -389,7 +437,8 @@ const ID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 /// The public point of an SPKI with a named curve, or why it cannot be sent.
 fn spki_point(der_bytes: &[u8]) -> Result<Vec<u8>, &'static str> {
     use der::{Decode, Tagged};
-    let spki = spki::SubjectPublicKeyInfoRef::from_der(der_bytes).map_err(|_| "malformed SubjectPublicKeyInfo")?;
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(der_bytes)
+        .map_err(|_| "malformed SubjectPublicKeyInfo")?;
     if spki.algorithm.oid.to_string() != ID_EC_PUBLIC_KEY {
         return Err("not an id-ecPublicKey");
     }
@@ -397,18 +446,26 @@ fn spki_point(der_bytes: &[u8]) -> Result<Vec<u8>, &'static str> {
         Some(p) if p.tag() == der::Tag::ObjectIdentifier => {}
         _ => return Err("explicit or missing curve parameters"),
     }
-    spki.subject_public_key.as_bytes().map(|b| b.to_vec()).ok_or("public key bit string with unused bits")
+    spki.subject_public_key
+        .as_bytes()
+        .map(|b| b.to_vec())
+        .ok_or("public key bit string with unused bits")
 }
 
 fn ecdh_file(t: &Token, file: &str) -> Tally {
     let d = load(file);
     let s = t.session();
-    let mut tally = Tally::new(t, file, &d, &[
-        RvError::MechanismParamInvalid,
-        RvError::DomainParamsInvalid,
-        RvError::ArgumentsBad,
-        RvError::DataInvalid,
-    ]);
+    let mut tally = Tally::new(
+        t,
+        file,
+        &d,
+        &[
+            RvError::MechanismParamInvalid,
+            RvError::DomainParamsInvalid,
+            RvError::ArgumentsBad,
+            RvError::DataInvalid,
+        ],
+    );
     for g in groups(&d) {
         let curve = curve_of(g["curve"].as_str().expect("curve")).expect("a NIST curve");
         let n = curve.field_len();
@@ -421,7 +478,11 @@ fn ecdh_file(t: &Token, file: &str) -> Tally {
                 }
             };
             let d = unsigned(hx(&tc["private"]));
-            assert!(d.len() <= n, "tcId {}: private scalar longer than the field", tc["tcId"]);
+            assert!(
+                d.len() <= n,
+                "tcId {}: private scalar longer than the field",
+                tc["tcId"]
+            );
             let mut scalar = vec![0u8; n - d.len()];
             scalar.extend(d);
             let private = ck!(s.create_object(&[
@@ -435,7 +496,11 @@ fn ecdh_file(t: &Token, file: &str) -> Tally {
                 Attribute::Value(scalar),
             ]));
             let params = Ecdh1DeriveParams::new(EcKdf::null(), &point);
-            let r = s.derive_key(&Mechanism::Ecdh1Derive(params), private, &readable_secret(n));
+            let r = s.derive_key(
+                &Mechanism::Ecdh1Derive(params),
+                private,
+                &readable_secret(n),
+            );
             tally.judge(tc, Some(&hx(&tc["shared"])), verdict(r, |k| value_of(t, k)));
             let _ = s.destroy_object(private);
         }
@@ -452,12 +517,22 @@ fn ed25519_file(t: &Token) -> Tally {
     let m = Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure));
     for g in groups(&d) {
         let pk = hx(&g["publicKey"]["pk"]);
-        let key = ck!(public_key(s, KeyType::EC_EDWARDS, vec![
-            Attribute::EcParams(common::keys::ED25519_PARAMS.to_vec()),
-            Attribute::EcPoint(common::external::wrap_ec_point(&pk)),
-        ]));
+        let key = ck!(public_key(
+            s,
+            KeyType::EC_EDWARDS,
+            vec![
+                Attribute::EcParams(common::keys::ED25519_PARAMS.to_vec()),
+                Attribute::EcPoint(common::external::wrap_ec_point(&pk)),
+            ]
+        ));
         for tc in tests(g) {
-            tally.judge(tc, None, verdict(s.verify(&m, key, &hx(&tc["msg"]), &hx(&tc["sig"])), |_| None));
+            tally.judge(
+                tc,
+                None,
+                verdict(s.verify(&m, key, &hx(&tc["msg"]), &hx(&tc["sig"])), |_| {
+                    None
+                }),
+            );
         }
     }
     tally
@@ -467,10 +542,14 @@ fn ed25519_file(t: &Token) -> Tally {
 
 fn rsa_public(s: &Session, g: &Value) -> ObjectHandle {
     let pk = &g["publicKey"];
-    ck!(public_key(s, KeyType::RSA, vec![
-        Attribute::Modulus(unsigned(hx(&pk["modulus"]))),
-        Attribute::PublicExponent(unsigned(hx(&pk["publicExponent"]))),
-    ]))
+    ck!(public_key(
+        s,
+        KeyType::RSA,
+        vec![
+            Attribute::Modulus(unsigned(hx(&pk["modulus"]))),
+            Attribute::PublicExponent(unsigned(hx(&pk["publicExponent"]))),
+        ]
+    ))
 }
 
 fn mgf_of(h: common::external::Hash) -> PkcsMgfType {
@@ -519,7 +598,13 @@ fn rsa_signature_file(t: &Token, file: &str, pss: bool) -> Tally {
             }
         };
         for tc in tests(g) {
-            tally.judge(tc, None, verdict(s.verify(&m, key, &hx(&tc["msg"]), &hx(&tc["sig"])), |_| None));
+            tally.judge(
+                tc,
+                None,
+                verdict(s.verify(&m, key, &hx(&tc["msg"]), &hx(&tc["sig"])), |_| {
+                    None
+                }),
+            );
         }
     }
     tally
@@ -528,7 +613,15 @@ fn rsa_signature_file(t: &Token, file: &str, pss: bool) -> Tally {
 fn rsa_decrypt_file(t: &Token, file: &str, oaep: bool) -> Option<Tally> {
     let d = load(file);
     let s = t.session();
-    let mut tally = Tally::new(t, file, &d, &[RvError::EncryptedDataInvalid, RvError::EncryptedDataLenRange]);
+    let mut tally = Tally::new(
+        t,
+        file,
+        &d,
+        &[
+            RvError::EncryptedDataInvalid,
+            RvError::EncryptedDataLenRange,
+        ],
+    );
     for g in groups(&d) {
         let key = rsa_private(s, &g["privateKey"]);
         for tc in tests(g) {
@@ -536,14 +629,27 @@ fn rsa_decrypt_file(t: &Token, file: &str, oaep: bool) -> Option<Tally> {
             let m = if oaep {
                 let h = hash_of(g["sha"].as_str().expect("sha"));
                 let mgf = mgf_of(hash_of(g["mgfSha"].as_str().expect("mgfSha")));
-                let src = if label.is_empty() { PkcsOaepSource::empty() } else { PkcsOaepSource::data_specified(&label) };
+                let src = if label.is_empty() {
+                    PkcsOaepSource::empty()
+                } else {
+                    PkcsOaepSource::data_specified(&label)
+                };
                 Mechanism::RsaPkcsOaep(PkcsOaepParams::new(mech_of(h), mgf, src))
             } else {
                 Mechanism::RsaPkcs
             };
             let r = s.decrypt(&m, key, &hx(&tc["ct"]));
-            if oaep && t.backend == Backend::SoftHsm2 && matches!(r.outcome(), Outcome::Rv(RvError::ArgumentsBad | RvError::MechanismParamInvalid)) {
-                common::note(&format!("SKIPPED {file} on SoftHSM2: it refuses OAEP with SHA-256 ({})", r.outcome()));
+            if oaep
+                && t.backend == Backend::SoftHsm2
+                && matches!(
+                    r.outcome(),
+                    Outcome::Rv(RvError::ArgumentsBad | RvError::MechanismParamInvalid)
+                )
+            {
+                common::note(&format!(
+                    "SKIPPED {file} on SoftHSM2: it refuses OAEP with SHA-256 ({})",
+                    r.outcome()
+                ));
                 return None;
             }
             tally.judge(tc, Some(&hx(&tc["msg"])), verdict(r, Some));
@@ -557,8 +663,21 @@ fn rsa_decrypt_file(t: &Token, file: &str, oaep: bool) -> Option<Tally> {
 fn aes_gcm_file(t: &Token) -> Tally {
     let d = load("aes_gcm_test.json");
     let s = t.session();
-    let mut tally = Tally::new(t, "aes_gcm_test.json", &d, &[RvError::EncryptedDataInvalid, RvError::MechanismParamInvalid])
-        .softhsm_may_refuse(|tc| tc["iv"].as_str().map(|iv| iv.len() / 2 > 128).unwrap_or(false));
+    let mut tally = Tally::new(
+        t,
+        "aes_gcm_test.json",
+        &d,
+        &[
+            RvError::EncryptedDataInvalid,
+            RvError::MechanismParamInvalid,
+        ],
+    )
+    .softhsm_may_refuse(|tc| {
+        tc["iv"]
+            .as_str()
+            .map(|iv| iv.len() / 2 > 128)
+            .unwrap_or(false)
+    });
     for g in groups(&d) {
         let tag_bits = g["tagSize"].as_u64().expect("tagSize");
         for tc in tests(g) {
@@ -584,20 +703,38 @@ fn aes_gcm_file(t: &Token) -> Tally {
 fn key_wrap_file(t: &Token, file: &str, m: CK_MECHANISM_TYPE) -> Tally {
     let d = load(file);
     let s = t.session();
-    let mut tally = Tally::new(t, &format!("{file} ({})", common::mech_name(m)), &d, &[
-        RvError::WrappedKeyInvalid,
-        RvError::WrappedKeyLenRange,
-        RvError::EncryptedDataInvalid,
-        RvError::EncryptedDataLenRange,
-    ]);
+    let mut tally = Tally::new(
+        t,
+        &format!("{file} ({})", common::mech_name(m)),
+        &d,
+        &[
+            RvError::WrappedKeyInvalid,
+            RvError::WrappedKeyLenRange,
+            RvError::EncryptedDataInvalid,
+            RvError::EncryptedDataLenRange,
+        ],
+    );
     for g in groups(&d) {
         for tc in tests(g) {
-            let kek = ck!(secret(s, KeyType::AES, &hx(&tc["key"]), Attribute::Unwrap(true)));
+            let kek = ck!(secret(
+                s,
+                KeyType::AES,
+                &hx(&tc["key"]),
+                Attribute::Unwrap(true)
+            ));
             let mut mech = mechanism::<u8>(m, None);
-            let (rv, h) = t.raw.unwrap_key(s, &mut mech, kek, &hx(&tc["ct"]), &readable_unwrap_template());
+            let (rv, h) = t.raw.unwrap_key(
+                s,
+                &mut mech,
+                kek,
+                &hx(&tc["ct"]),
+                &readable_unwrap_template(),
+            );
             let v = match raw_verdict(rv) {
                 // SAFETY of new_from_raw: a handle the module just returned.
-                Verdict::Accepted(_) => Verdict::Accepted(value_of(t, unsafe { ObjectHandle::new_from_raw(h) })),
+                Verdict::Accepted(_) => {
+                    Verdict::Accepted(value_of(t, unsafe { ObjectHandle::new_from_raw(h) }))
+                }
                 other => other,
             };
             tally.judge(tc, Some(&hx(&tc["msg"])), v);
@@ -618,15 +755,24 @@ fn hmac_file(t: &Token, file: &str, full: Mechanism<'static>, general: CK_MECHAN
         _ => 64,
     };
     // SoftHSM2 refuses HMAC keys shorter than the hash output (CKR_KEY_SIZE_RANGE).
-    let mut tally = Tally::new(t, file, &d, SIG_REFUSALS)
-        .softhsm_may_refuse(move |tc| tc["key"].as_str().map(|k| k.len() / 2 < full_len).unwrap_or(false));
+    let mut tally = Tally::new(t, file, &d, SIG_REFUSALS).softhsm_may_refuse(move |tc| {
+        tc["key"]
+            .as_str()
+            .map(|k| k.len() / 2 < full_len)
+            .unwrap_or(false)
+    });
     let have_general = t.has(general);
     let mut client_compared = 0usize;
     for g in groups(&d) {
         let tag_len = g["tagSize"].as_u64().expect("tagSize") as usize / 8;
         for tc in tests(g) {
             let (msg, tag) = (hx(&tc["msg"]), hx(&tc["tag"]));
-            let key = match secret(s, KeyType::GENERIC_SECRET, &hx(&tc["key"]), Attribute::Verify(true)) {
+            let key = match secret(
+                s,
+                KeyType::GENERIC_SECRET,
+                &hx(&tc["key"]),
+                Attribute::Verify(true),
+            ) {
                 Ok(k) => k,
                 Err(e) => {
                     tally.judge(tc, None, Verdict::Refused(Err::<(), _>(e).outcome()));
@@ -646,11 +792,18 @@ fn hmac_file(t: &Token, file: &str, full: Mechanism<'static>, general: CK_MECHAN
                 // No *_HMAC_GENERAL: the module computes the full MAC with a signing
                 // copy of the key and the client compares the truncation.
                 client_compared += 1;
-                let signer = ck!(secret(s, KeyType::GENERIC_SECRET, &hx(&tc["key"]), Attribute::Sign(true)));
+                let signer = ck!(secret(
+                    s,
+                    KeyType::GENERIC_SECRET,
+                    &hx(&tc["key"]),
+                    Attribute::Sign(true)
+                ));
                 let r = s.sign(&full, signer, &msg);
                 let _ = s.destroy_object(signer);
                 match r {
-                    Ok(mac) if tag.len() == tag_len && mac[..tag_len] == tag[..] => Verdict::Accepted(None),
+                    Ok(mac) if tag.len() == tag_len && mac[..tag_len] == tag[..] => {
+                        Verdict::Accepted(None)
+                    }
                     Ok(_) => Verdict::Refused(Outcome::Rv(RvError::SignatureInvalid)),
                     Err(e) => Verdict::Refused(Err::<(), _>(e).outcome()),
                 }
@@ -671,19 +824,33 @@ fn hmac_file(t: &Token, file: &str, full: Mechanism<'static>, general: CK_MECHAN
 fn hkdf_file(t: &Token, file: &str, prf: MechanismType) -> Tally {
     let d = load(file);
     let s = t.session();
-    let mut tally = Tally::new(t, file, &d, &[
-        RvError::KeySizeRange,
-        RvError::TemplateInconsistent,
-        RvError::AttributeValueInvalid,
-        RvError::MechanismParamInvalid,
-    ]);
+    let mut tally = Tally::new(
+        t,
+        file,
+        &d,
+        &[
+            RvError::KeySizeRange,
+            RvError::TemplateInconsistent,
+            RvError::AttributeValueInvalid,
+            RvError::MechanismParamInvalid,
+        ],
+    );
     for g in groups(&d) {
         for tc in tests(g) {
-            let ikm = ck!(secret(s, KeyType::GENERIC_SECRET, &hx(&tc["ikm"]), Attribute::Derive(true)));
+            let ikm = ck!(secret(
+                s,
+                KeyType::GENERIC_SECRET,
+                &hx(&tc["ikm"]),
+                Attribute::Derive(true)
+            ));
             let (salt, info) = (hx(&tc["salt"]), hx(&tc["info"]));
             let size = tc["size"].as_u64().expect("size") as usize;
             // An empty salt is HashLen zero bytes (RFC 5869 2.2), which CKF_HKDF_SALT_NULL means.
-            let salt = if salt.is_empty() { HkdfSalt::Null } else { HkdfSalt::Data(&salt) };
+            let salt = if salt.is_empty() {
+                HkdfSalt::Null
+            } else {
+                HkdfSalt::Data(&salt)
+            };
             let p = HkdfParams::new(prf, Some(salt), Some(&info));
             let r = s.derive_key(&Mechanism::HkdfDerive(p), ikm, &readable_secret(size));
             tally.judge(tc, Some(&hx(&tc["okm"])), verdict(r, |k| value_of(t, k)));

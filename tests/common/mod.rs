@@ -11,10 +11,10 @@ pub mod raw;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::MechanismType;
-use cryptoki_sys::CK_MECHANISM_TYPE;
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
+use cryptoki_sys::CK_MECHANISM_TYPE;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -65,7 +65,9 @@ pub fn pqhsm_module_path() -> PathBuf {
 }
 
 fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// Print a loud note and append it to `target/pqhsm-test-notes.txt`, which `ci/test`
@@ -260,7 +262,11 @@ macro_rules! assert_ok {
         let res = &$res;
         match $crate::common::Outcomes::outcome(res) {
             $crate::common::Outcome::Ok => {}
-            other => panic!("{}:\n  expected CKR_OK\n  got      {}", stringify!($res), other),
+            other => panic!(
+                "{}:\n  expected CKR_OK\n  got      {}",
+                stringify!($res),
+                other
+            ),
         }
     }};
 }
@@ -353,7 +359,10 @@ fn configure_env(backend: Backend, dir: &Path, opts: &Options) {
                 Some(conf) => {
                     // data_dir too, so the file alone names this test's token directory.
                     let path = dir.join("pqhsm.toml");
-                    let text = format!("data_dir = {:?}\n{conf}", dir.join("pqhsm").display().to_string());
+                    let text = format!(
+                        "data_dir = {:?}\n{conf}",
+                        dir.join("pqhsm").display().to_string()
+                    );
                     std::fs::write(&path, text).expect("write pqhsm.toml in the temp dir");
                     std::env::set_var("PQHSM_CONF", path);
                 }

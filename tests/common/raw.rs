@@ -68,7 +68,11 @@ pub type Cap = Option<usize>;
 macro_rules! f {
     ($self:ident, $name:ident) => {
         // SAFETY: `list` points into the loaded library, which `_lib` keeps loaded.
-        unsafe { (*$self.list).$name.expect(concat!(stringify!($name), " missing from CK_FUNCTION_LIST")) }
+        unsafe {
+            (*$self.list)
+                .$name
+                .expect(concat!(stringify!($name), " missing from CK_FUNCTION_LIST"))
+        }
     };
 }
 
@@ -101,7 +105,11 @@ impl Raw {
     }
 
     /// C_GetMechanismInfo for any mechanism number.
-    pub fn mechanism_info(&self, slot: CK_SLOT_ID, m: CK_MECHANISM_TYPE) -> (CK_RV, CK_MECHANISM_INFO) {
+    pub fn mechanism_info(
+        &self,
+        slot: CK_SLOT_ID,
+        m: CK_MECHANISM_TYPE,
+    ) -> (CK_RV, CK_MECHANISM_INFO) {
         let f = f!(self, C_GetMechanismInfo);
         let mut info = CK_MECHANISM_INFO::default();
         // SAFETY: one output struct.
@@ -217,7 +225,13 @@ impl Raw {
         let f = f!(self, C_Sign);
         // SAFETY: pointers valid for the call; lengths match the buffers.
         Raw::out(cap, |p, l| unsafe {
-            f(s.handle(), data.as_ptr() as *mut _, data.len() as CK_ULONG, p, l)
+            f(
+                s.handle(),
+                data.as_ptr() as *mut _,
+                data.len() as CK_ULONG,
+                p,
+                l,
+            )
         })
     }
 
@@ -231,7 +245,13 @@ impl Raw {
         let f = f!(self, C_Encrypt);
         // SAFETY: as above.
         Raw::out(cap, |p, l| unsafe {
-            f(s.handle(), data.as_ptr() as *mut _, data.len() as CK_ULONG, p, l)
+            f(
+                s.handle(),
+                data.as_ptr() as *mut _,
+                data.len() as CK_ULONG,
+                p,
+                l,
+            )
         })
     }
 
@@ -239,7 +259,13 @@ impl Raw {
         let f = f!(self, C_EncryptUpdate);
         // SAFETY: as above.
         Raw::out(cap, |p, l| unsafe {
-            f(s.handle(), data.as_ptr() as *mut _, data.len() as CK_ULONG, p, l)
+            f(
+                s.handle(),
+                data.as_ptr() as *mut _,
+                data.len() as CK_ULONG,
+                p,
+                l,
+            )
         })
     }
 
@@ -253,7 +279,13 @@ impl Raw {
         let f = f!(self, C_Decrypt);
         // SAFETY: as above.
         Raw::out(cap, |p, l| unsafe {
-            f(s.handle(), data.as_ptr() as *mut _, data.len() as CK_ULONG, p, l)
+            f(
+                s.handle(),
+                data.as_ptr() as *mut _,
+                data.len() as CK_ULONG,
+                p,
+                l,
+            )
         })
     }
 
@@ -261,7 +293,13 @@ impl Raw {
         let f = f!(self, C_DecryptUpdate);
         // SAFETY: as above.
         Raw::out(cap, |p, l| unsafe {
-            f(s.handle(), data.as_ptr() as *mut _, data.len() as CK_ULONG, p, l)
+            f(
+                s.handle(),
+                data.as_ptr() as *mut _,
+                data.len() as CK_ULONG,
+                p,
+                l,
+            )
         })
     }
 
@@ -275,7 +313,13 @@ impl Raw {
         let f = f!(self, C_Digest);
         // SAFETY: as above.
         Raw::out(cap, |p, l| unsafe {
-            f(s.handle(), data.as_ptr() as *mut _, data.len() as CK_ULONG, p, l)
+            f(
+                s.handle(),
+                data.as_ptr() as *mut _,
+                data.len() as CK_ULONG,
+                p,
+                l,
+            )
         })
     }
 
@@ -343,7 +387,14 @@ impl Raw {
             })
             .collect();
         // SAFETY: every pValue is NULL or points to a buffer of ulValueLen bytes.
-        let rv = unsafe { f(s.handle(), o.handle(), tmpl.as_mut_ptr(), tmpl.len() as CK_ULONG) };
+        let rv = unsafe {
+            f(
+                s.handle(),
+                o.handle(),
+                tmpl.as_mut_ptr(),
+                tmpl.len() as CK_ULONG,
+            )
+        };
         let lens: Vec<usize> = tmpl
             .iter()
             .map(|a| {
