@@ -42,6 +42,12 @@ fn unsigned(mut v: Vec<u8>) -> Vec<u8> {
     v
 }
 
+fn has_flag(tc: &Value, flag: &str) -> bool {
+    tc["flags"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|x| x.as_str() == Some(flag)))
+}
+
 fn groups(d: &Value) -> &Vec<Value> {
     d["testGroups"].as_array().expect("testGroups")
 }
@@ -63,6 +69,9 @@ enum Verdict {
     /// The case never reached the module: the client could not encode it in PKCS#11
     /// terms (malformed DER signature or SPKI, explicit curve parameters).
     NotExpressible(&'static str),
+    /// RSA PKCS#1 v1.5 implicit rejection: CKR_OK with a synthetic message that is the
+    /// same on every try and is not the encrypted message (checked by the caller).
+    ImplicitlyRejected,
 }
 
 fn verdict<T>(r: cryptoki::error::Result<T>, out: impl FnOnce(T) -> Option<Vec<u8>>) -> Verdict {
@@ -165,6 +174,19 @@ impl Tally {
                     _ if !proper && self.backend == Backend::Pqhsm => {
                         self.failures.push(format!("{what}: refused, but with {o}"))
                     }
+                    "invalid" => self.invalid_refused += 1,
+                    _ => self.acceptable_refused += 1,
+                }
+            }
+            (_, Verdict::ImplicitlyRejected) => {
+                *self
+                    .refusal_codes
+                    .entry("implicit rejection (synthetic message)".into())
+                    .or_default() += 1;
+                match result {
+                    "valid" => self
+                        .failures
+                        .push(format!("{what}: answered with a synthetic message")),
                     "invalid" => self.invalid_refused += 1,
                     _ => self.acceptable_refused += 1,
                 }
@@ -622,6 +644,7 @@ fn rsa_decrypt_file(t: &Token, file: &str, oaep: bool) -> Option<Tally> {
             RvError::EncryptedDataLenRange,
         ],
     );
+    let mut padding_answers = std::collections::BTreeSet::new();
     for g in groups(&d) {
         let key = rsa_private(s, &g["privateKey"]);
         for tc in tests(g) {
@@ -638,7 +661,8 @@ fn rsa_decrypt_file(t: &Token, file: &str, oaep: bool) -> Option<Tally> {
             } else {
                 Mechanism::RsaPkcs
             };
-            let r = s.decrypt(&m, key, &hx(&tc["ct"]));
+            let ct = hx(&tc["ct"]);
+            let r = s.decrypt(&m, key, &ct);
             if oaep
                 && t.backend == Backend::SoftHsm2
                 && matches!(
@@ -652,8 +676,36 @@ fn rsa_decrypt_file(t: &Token, file: &str, oaep: bool) -> Option<Tally> {
                 ));
                 return None;
             }
-            tally.judge(tc, Some(&hx(&tc["msg"])), verdict(r, Some));
+            let msg = hx(&tc["msg"]);
+            let bad_padding = !oaep && has_flag(tc, "InvalidPkcs1Padding");
+            let v = match r {
+                // Implicit rejection (draft-irtf-cfrg-rsa-guidance; pqhsm's SECURITY.md): a
+                // message derived from key and ciphertext instead of an error.
+                Ok(out) if bad_padding && out != msg => {
+                    let again = ck!(s.decrypt(&m, key, &ct));
+                    if again == out {
+                        Verdict::ImplicitlyRejected
+                    } else {
+                        Verdict::Accepted(Some(out))
+                    }
+                }
+                r => verdict(r, Some),
+            };
+            if bad_padding {
+                padding_answers.insert(match &v {
+                    Verdict::Refused(o) => o.to_string(),
+                    Verdict::ImplicitlyRejected => "implicit rejection".to_string(),
+                    _ => "accepted".to_string(),
+                });
+            }
+            tally.judge(tc, Some(&msg), v);
         }
+    }
+    // Wycheproof: every kind of bad PKCS#1 padding must get the same answer (no oracle).
+    if padding_answers.len() > 1 {
+        tally.failures.push(format!(
+            "bad PKCS#1 paddings get distinguishable answers: {padding_answers:?}"
+        ));
     }
     Some(tally)
 }

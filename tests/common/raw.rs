@@ -202,6 +202,32 @@ impl Raw {
         (rv, n)
     }
 
+    /// C_EncryptMessageNext by the library's exported symbol (a 3.0 function, not in the
+    /// 2.40 CK_FUNCTION_LIST), with AES-GCM message parameters.
+    pub fn encrypt_message_next(
+        &self,
+        s: &Session,
+        p: &mut CK_GCM_MESSAGE_PARAMS,
+        data: &[u8],
+        last: bool,
+        cap: Cap,
+    ) -> RawOut {
+        let flags = if last { CKF_END_OF_MESSAGE } else { 0 };
+        // SAFETY: `p` and `data` are valid for the call; the output follows `cap`.
+        Raw::out(cap, |out, l| unsafe {
+            self._lib.C_EncryptMessageNext(
+                s.handle(),
+                p as *mut CK_GCM_MESSAGE_PARAMS as *mut _,
+                std::mem::size_of::<CK_GCM_MESSAGE_PARAMS>() as CK_ULONG,
+                data.as_ptr() as *mut _,
+                data.len() as CK_ULONG,
+                out,
+                l,
+                flags,
+            )
+        })
+    }
+
     fn out(cap: Cap, call: impl FnOnce(*mut u8, *mut CK_ULONG) -> CK_RV) -> RawOut {
         let mut buf = vec![0u8; cap.unwrap_or(0)];
         let mut len: CK_ULONG = cap.unwrap_or(0) as CK_ULONG;
