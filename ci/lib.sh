@@ -14,7 +14,7 @@ die() {
 
 need() {
     for tool in "$@"; do
-        command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (apt-get install opensc openssl softhsm2 libengine-pkcs11-openssl)"
+        command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (apt-get install opensc openssl softhsm2 libengine-pkcs11-openssl gnutls-bin p11-kit)"
     done
 }
 
