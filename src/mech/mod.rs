@@ -8,13 +8,28 @@ pub mod params;
 use crate::attr::{Attr, AttrType, Template};
 use crate::error::Result;
 use cryptoki_sys as ck;
-use params::Mechanism;
 use zeroize::Zeroizing;
 
 pub use keys::KeyMaterial;
 
+pub mod family;
 pub mod keys;
+pub mod ops;
 pub mod table;
+
+// One module per algorithm family; each implements `family::Family` for its table rows.
+pub mod aes;
+pub mod digest;
+pub mod ec;
+pub mod eddsa;
+pub mod hmac;
+pub mod kdf;
+pub mod rsa;
+
+#[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
+pub(crate) mod wycheproof_tests;
 
 /// Read access to an object's attributes (public ones and unsealed secret ones), so key
 /// material can be parsed without this module knowing how objects are stored.
@@ -61,6 +76,7 @@ pub trait CipherOp: Send {
 }
 
 /// A digest in progress.
+#[allow(clippy::len_without_is_empty)] // `len` is the output length, never empty
 pub trait DigestOp: Send {
     fn update(&mut self, data: &[u8]);
     fn len(&self) -> usize;
