@@ -39,18 +39,6 @@ signing_key
 encryption_key
 EOF
 
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-    die "no free loopback port"
-}
-
 for key in gnutls-ec gnutls-rsa; do
     key_url="$token_url;object=$key;type=private"
     step "$key: certtool self-signed certificate with the token key" certtool --provider "$MODULE" --generate-self-signed \
@@ -63,19 +51,7 @@ for key in gnutls-ec gnutls-rsa; do
         --port "$port" --echo >"$srvlog" 2>&1 &
     srv=$!
     BG_PIDS+=("$srv")
-    up=0
-    for _ in $(seq 1 150); do
-        if grep -qs -i "listening" "$srvlog"; then
-            up=1
-            break
-        fi
-        kill -0 "$srv" 2>/dev/null || break
-        sleep 0.1
-    done
-    if [ "$up" != 1 ]; then
-        sed 's/^/       | /' "$srvlog" >&2
-        die "$key: gnutls-serv did not come up"
-    fi
+    wait_for_log listening "$srvlog" "$srv" "$key: gnutls-serv on port $port"
     if ! echo "ping through the token key" | timeout 30 gnutls-cli --x509cafile "$WORK/$key.crt" --port "$port" \
         localhost >"$WORK/$key.client.out" 2>&1; then
         sed 's/^/       | client: /' "$WORK/$key.client.out" >&2

@@ -65,18 +65,6 @@ step "tls-rsa: RSA-PSS signature through the engine" openssl dgst -engine pkcs11
 step "tls-rsa: plain openssl verifies RSA-PSS" openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 \
     -verify "$WORK/tls-rsa.pub.pem" -signature "$WORK/pss.sig" "$data"
 
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-    die "no free loopback port"
-}
-
 # One TLS handshake: s_server with the token key, s_client trusting the self-signed cert.
 tls_handshake() {
     local key=$1 tls=$2
@@ -86,20 +74,7 @@ tls_handshake() {
         -accept "127.0.0.1:$port" -naccept 1 -"$tls" -www >"$srvlog" 2>&1 &
     local srv=$!
     BG_PIDS+=("$srv")
-    # s_server prints ACCEPT once it listens; connecting to probe would use up -naccept 1.
-    local up=0
-    for _ in $(seq 1 150); do
-        if grep -qs '^ACCEPT' "$srvlog"; then
-            up=1
-            break
-        fi
-        kill -0 "$srv" 2>/dev/null || break
-        sleep 0.1
-    done
-    if [ "$up" != 1 ]; then
-        sed 's/^/       | /' "$srvlog" >&2
-        die "$key: s_server did not come up on port $port"
-    fi
+    wait_for_log '^ACCEPT' "$srvlog" "$srv" "$key: s_server on port $port"
     if ! printf 'GET / HTTP/1.0\r\n\r\n' | timeout 30 openssl s_client -connect "127.0.0.1:$port" -servername localhost \
         -CAfile "$cert" -verify_return_error -"$tls" -ign_eof >"$clilog" 2>&1; then
         sed 's/^/       | client: /' "$clilog" >&2

@@ -23,6 +23,8 @@ need() {
 setup_module_env() {
     local module=$1
     [ -f "$module" ] || die "module $module not found (pqhsm: cargo build -p pqhsm-pkcs11)"
+    # Absolute: p11-kit resolves a relative module path against its own module directory.
+    module=$(realpath "$module")
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/pqhsm-interop.XXXXXX")
     trap 'cleanup' EXIT
     case "$(basename "$module")" in
@@ -135,4 +137,30 @@ export_ec_pubkey() {
         "$point" "$curve" >"$WORK/spki-$id.cnf"
     step "SPKI of id $id built" openssl asn1parse -genconf "$WORK/spki-$id.cnf" -out "$WORK/pub-$id.der" -noout
     step "public key id $id parses in openssl" openssl pkey -pubin -inform DER -in "$WORK/pub-$id.der" -out "$out"
+}
+
+# A loopback TCP port nobody listens on.
+free_port() {
+    local p
+    for _ in $(seq 1 50); do
+        p=$((20000 + RANDOM % 30000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    die "no free loopback port"
+}
+
+# wait_for_log PATTERN LOG PID WHAT: wait (15 s at most) until a background server logs
+# PATTERN; connecting to probe it could use up a one-connection server.
+wait_for_log() {
+    local pattern=$1 log=$2 pid=$3 what=$4
+    for _ in $(seq 1 150); do
+        grep -qs -i "$pattern" "$log" && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    sed 's/^/       | /' "$log" >&2
+    die "$what did not come up"
 }

@@ -13,14 +13,6 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki_sys::*;
 use hmac::{KeyInit, Mac};
 
-fn ecdsa_hash_mech(h: Hash) -> (Mechanism<'static>, CK_MECHANISM_TYPE) {
-    match h {
-        Hash::Sha256 => (Mechanism::EcdsaSha256, CKM_ECDSA_SHA256),
-        Hash::Sha384 => (Mechanism::EcdsaSha384, CKM_ECDSA_SHA384),
-        Hash::Sha512 => (Mechanism::EcdsaSha512, CKM_ECDSA_SHA512),
-    }
-}
-
 fn natural_hash(c: Curve) -> Hash {
     match c {
         Curve::P256 => Hash::Sha256,
@@ -99,7 +91,7 @@ both_backends! {
             let kp = t.gen_ec(curve);
             let point = ec_point(s, kp.public);
             for h in [Hash::Sha256, Hash::Sha384, Hash::Sha512] {
-                let (m, _) = ecdsa_hash_mech(h);
+                let m = h.ecdsa();
                 let sig = ck!(s.sign(&m, kp.private, &msg));
                 assert!(ecdsa_verify_prehash(curve, &point, &h.digest(&msg), &sig), "{curve:?} {h:?}");
                 ck!(s.verify(&m, kp.public, &msg, &sig));

@@ -3,27 +3,14 @@
 
 mod common;
 
-use common::keys::{attr_bool, import_secret};
+use common::unhex;
+
+use common::keys::{attr_bool, import_secret, readable_secret};
 use common::{Options, Token};
 use cryptoki::mechanism::hkdf::{HkdfParams, HkdfSalt};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki_sys::*;
-
-fn h(s: &str) -> Vec<u8> {
-    hex::decode(s).expect("hex literal")
-}
-
-fn readable_secret(len: usize) -> Vec<Attribute> {
-    vec![
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(KeyType::GENERIC_SECRET),
-        Attribute::Token(false),
-        Attribute::Sensitive(false),
-        Attribute::Extractable(true),
-        Attribute::ValueLen((len as u64).into()),
-    ]
-}
 
 fn derive(
     t: &Token,
@@ -51,8 +38,8 @@ both_backends! {
         }
         let s = t.session();
         let ikm = import_secret(s, KeyType::GENERIC_SECRET, &[0x0bu8; 22]);
-        let salt = h("000102030405060708090a0b0c");
-        let info = h("f0f1f2f3f4f5f6f7f8f9");
+        let salt = unhex("000102030405060708090a0b0c");
+        let info = unhex("f0f1f2f3f4f5f6f7f8f9");
 
         let k = ck!(derive(&t, ikm, HkdfParams::new(MechanismType::SHA256, Some(HkdfSalt::Data(&salt)), Some(&info)), &readable_secret(42)));
         assert_eq!(hex::encode(value(&t, k)), "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865", "RFC 5869 A.1");
@@ -61,7 +48,7 @@ both_backends! {
         assert_eq!(hex::encode(value(&t, k)), "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8", "RFC 5869 A.3");
 
         // Expand only, from the PRK of A.1.
-        let prk = import_secret(s, KeyType::GENERIC_SECRET, &h("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5"));
+        let prk = import_secret(s, KeyType::GENERIC_SECRET, &unhex("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5"));
         let k = ck!(derive(&t, prk, HkdfParams::new(MechanismType::SHA256, None, Some(&info)), &readable_secret(42)));
         assert_eq!(hex::encode(value(&t, k)), "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865", "expand-only");
 

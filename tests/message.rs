@@ -4,6 +4,9 @@
 
 mod common;
 
+use common::gcm_tc4::{AAD, CT, IV, KEY, PT, TAG};
+use common::unhex;
+
 use common::keys::import_secret;
 use common::Token;
 use cryptoki::context::Function;
@@ -11,18 +14,6 @@ use cryptoki::mechanism::aead::{GcmMessageParams, GeneratorFunction};
 use cryptoki::mechanism::{Mechanism, MessageParam};
 use cryptoki::object::KeyType;
 use cryptoki_sys::*;
-
-fn h(s: &str) -> Vec<u8> {
-    hex::decode(s).expect("hex literal")
-}
-
-// Test case 4 of the GCM specification (as in symmetric.rs).
-const KEY: &str = "feffe9928665731c6d6a8f9467308308";
-const IV: &str = "cafebabefacedbaddecaf888";
-const AAD: &str = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
-const PT: &str = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39";
-const CT: &str = "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091";
-const TAG: &str = "5bc94fbc3221a5db94fae95ae7121a47";
 
 fn message_functions(t: &Token) {
     for f in [
@@ -51,10 +42,10 @@ pqhsm_only! {
         let t = Token::new(b);
         message_functions(&t);
         let s = t.session();
-        let key = import_secret(s, KeyType::AES, &h(KEY));
-        let (aad, pt) = (h(AAD), h(PT));
+        let key = import_secret(s, KeyType::AES, &unhex(KEY));
+        let (aad, pt) = (unhex(AAD), unhex(PT));
 
-        let mut iv = h(IV);
+        let mut iv = unhex(IV);
         let mut tag = [0u8; 16];
         let p = ck!(GcmMessageParams::new(&mut iv, 0.into(), GeneratorFunction::NoGenerate, &mut tag));
         ck!(s.message_encrypt_init(&Mechanism::AesGcmMessage(p), key));
@@ -68,8 +59,8 @@ pqhsm_only! {
         let ct2 = ck!(s.encrypt_message(&MessageParam::AesGcmMessage(p2), b"", b"second message"));
         ck!(s.message_encrypt_final());
 
-        let mut iv = h(IV);
-        let mut tag_in: [u8; 16] = h(TAG).try_into().expect("16-byte tag");
+        let mut iv = unhex(IV);
+        let mut tag_in: [u8; 16] = unhex(TAG).try_into().expect("16-byte tag");
         let p = ck!(GcmMessageParams::new(&mut iv, 0.into(), GeneratorFunction::NoGenerate, &mut tag_in));
         ck!(s.message_decrypt_init(&Mechanism::AesGcmMessage(p), key));
         assert_eq!(ck!(s.decrypt_message(&MessageParam::AesGcmMessage(p), &aad, &ct)), pt);
@@ -114,10 +105,10 @@ pqhsm_only! {
         let t = Token::new(b);
         message_functions(&t);
         let s = t.session();
-        let key = import_secret(s, KeyType::AES, &h(KEY));
-        let (aad, pt) = (h(AAD), h(PT));
+        let key = import_secret(s, KeyType::AES, &unhex(KEY));
+        let (aad, pt) = (unhex(AAD), unhex(PT));
 
-        let mut iv = h(IV);
+        let mut iv = unhex(IV);
         let mut tag = [0u8; 16];
         let p = ck!(GcmMessageParams::new(&mut iv, 0.into(), GeneratorFunction::NoGenerate, &mut tag));
         ck!(s.message_encrypt_init(&Mechanism::AesGcmMessage(p), key));
@@ -131,8 +122,8 @@ pqhsm_only! {
         assert_eq!(hex::encode(&ct), CT);
         assert_eq!(hex::encode(tag), TAG);
 
-        let mut iv = h(IV);
-        let mut tag_in: [u8; 16] = h(TAG).try_into().expect("16-byte tag");
+        let mut iv = unhex(IV);
+        let mut tag_in: [u8; 16] = unhex(TAG).try_into().expect("16-byte tag");
         let p = ck!(GcmMessageParams::new(&mut iv, 0.into(), GeneratorFunction::NoGenerate, &mut tag_in));
         ck!(s.message_decrypt_init(&Mechanism::AesGcmMessage(p), key));
         ck!(s.decrypt_message_begin(MessageParam::AesGcmMessage(p), &aad));
@@ -152,10 +143,10 @@ pqhsm_only! {
         let t = Token::new(b);
         message_functions(&t);
         let s = t.session();
-        let key = import_secret(s, KeyType::AES, &h(KEY));
-        let (aad, pt) = (h(AAD), h(PT));
+        let key = import_secret(s, KeyType::AES, &unhex(KEY));
+        let (aad, pt) = (unhex(AAD), unhex(PT));
         for query_first in [false, true] {
-            let mut iv = h(IV);
+            let mut iv = unhex(IV);
             let mut tag = [0u8; 16];
             let p = ck!(GcmMessageParams::new(&mut iv, 0.into(), GeneratorFunction::NoGenerate, &mut tag));
             ck!(s.message_encrypt_init(&Mechanism::AesGcmMessage(p), key));

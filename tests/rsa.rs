@@ -10,67 +10,27 @@ use common::external::{
 };
 use common::keys::{attr_bool, attr_bytes, KeyPair};
 use common::Token;
-use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource, PkcsPssParams};
-use cryptoki::mechanism::{Mechanism, MechanismType};
+use cryptoki::mechanism::rsa::{PkcsOaepParams, PkcsOaepSource};
+use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
 use cryptoki_sys::*;
 
-const HASHES: [Hash; 3] = [Hash::Sha256, Hash::Sha384, Hash::Sha512];
-
-fn hash_mech(h: Hash) -> MechanismType {
-    match h {
-        Hash::Sha256 => MechanismType::SHA256,
-        Hash::Sha384 => MechanismType::SHA384,
-        Hash::Sha512 => MechanismType::SHA512,
-    }
-}
-
-fn mgf(h: Hash) -> PkcsMgfType {
-    match h {
-        Hash::Sha256 => PkcsMgfType::MGF1_SHA256,
-        Hash::Sha384 => PkcsMgfType::MGF1_SHA384,
-        Hash::Sha512 => PkcsMgfType::MGF1_SHA512,
-    }
-}
-
-fn pss(h: Hash, salt: usize) -> PkcsPssParams {
-    PkcsPssParams {
-        hash_alg: hash_mech(h),
-        mgf: mgf(h),
-        s_len: (salt as u64).into(),
-    }
-}
-
-fn pkcs1_mech(h: Hash) -> Mechanism<'static> {
-    match h {
-        Hash::Sha256 => Mechanism::Sha256RsaPkcs,
-        Hash::Sha384 => Mechanism::Sha384RsaPkcs,
-        Hash::Sha512 => Mechanism::Sha512RsaPkcs,
-    }
-}
-
-fn pss_mech(h: Hash, p: PkcsPssParams) -> Mechanism<'static> {
-    match h {
-        Hash::Sha256 => Mechanism::Sha256RsaPkcsPss(p),
-        Hash::Sha384 => Mechanism::Sha384RsaPkcsPss(p),
-        Hash::Sha512 => Mechanism::Sha512RsaPkcsPss(p),
-    }
-}
+const HASHES: [Hash; 3] = Hash::ALL;
 
 /// Sign with SHA*-RSA-PKCS, check with the crate and the token, and see a flipped bit fail.
 fn pkcs1_round(t: &Token, kp: KeyPair, h: Hash, msg: &[u8]) -> Vec<u8> {
     let s = t.session();
     let pk = rsa_public(s, kp.public);
-    let sig = ck!(s.sign(&pkcs1_mech(h), kp.private, msg));
+    let sig = ck!(s.sign(&h.rsa_pkcs1(), kp.private, msg));
     assert!(
         rsa_pkcs1_verify(&pk, h, msg, &sig),
         "{h:?}-RSA-PKCS signature rejected by the rsa crate"
     );
-    ck!(s.verify(&pkcs1_mech(h), kp.public, msg, &sig));
+    ck!(s.verify(&h.rsa_pkcs1(), kp.public, msg, &sig));
     let mut bad = sig.clone();
     bad[10] ^= 1;
     assert_ckr!(
-        s.verify(&pkcs1_mech(h), kp.public, msg, &bad),
+        s.verify(&h.rsa_pkcs1(), kp.public, msg, &bad),
         SignatureInvalid
     );
     sig
@@ -134,7 +94,7 @@ both_backends! {
         pkcs1_round(&t, kp, Hash::Sha512, b"4096-bit signature");
         let s = t.session();
         let pk = rsa_public(s, kp.public);
-        let sig = ck!(s.sign(&Mechanism::Sha512RsaPkcsPss(pss(Hash::Sha512, 64)), kp.private, b"pss 4096"));
+        let sig = ck!(s.sign(&Mechanism::Sha512RsaPkcsPss(Hash::Sha512.pss(64)), kp.private, b"pss 4096"));
         assert!(rsa_pss_verify_prehash(&pk, Hash::Sha512, &Hash::Sha512.digest(b"pss 4096"), 64, &sig));
         let ct = rsa_pkcs1_encrypt(&pk, b"to a 4096-bit key");
         assert_eq!(ck!(s.decrypt(&Mechanism::RsaPkcs, kp.private, &ct)), b"to a 4096-bit key");
@@ -158,12 +118,12 @@ both_backends! {
             assert_eq!(raw, sig, "{h:?}: CKM_RSA_PKCS over the DigestInfo equals hash-and-sign");
             assert!(rsa_pkcs1_raw_verify(&pk, &digest_info, &raw));
             ck!(s.verify(&Mechanism::RsaPkcs, kp.public, &digest_info, &raw));
-            assert_ckr!(s.verify(&pkcs1_mech(h), kp.public, b"another message", &sig), SignatureInvalid);
-            assert_ckr!(s.verify(&pkcs1_mech(h), kp.public, msg, &sig[..255]), SignatureLenRange | SignatureInvalid);
+            assert_ckr!(s.verify(&h.rsa_pkcs1(), kp.public, b"another message", &sig), SignatureInvalid);
+            assert_ckr!(s.verify(&h.rsa_pkcs1(), kp.public, msg, &sig[..255]), SignatureLenRange | SignatureInvalid);
         }
         let other = if HASHES[0] == Hash::Sha256 { Hash::Sha384 } else { Hash::Sha256 };
-        let sig = ck!(s.sign(&pkcs1_mech(Hash::Sha256), kp.private, msg));
-        assert_ckr!(s.verify(&pkcs1_mech(other), kp.public, msg, &sig), SignatureInvalid);
+        let sig = ck!(s.sign(&Hash::Sha256.rsa_pkcs1(), kp.private, msg));
+        assert_ckr!(s.verify(&other.rsa_pkcs1(), kp.public, msg, &sig), SignatureInvalid);
         // Raw CKM_RSA_PKCS input longer than k-11 bytes.
         assert_spec!(b, s.sign(&Mechanism::RsaPkcs, kp.private, &[1u8; 246]), DataLenRange; softhsm2: GeneralError);
     }
@@ -179,24 +139,24 @@ both_backends! {
         for h in HASHES {
             let digest = h.digest(msg);
             for salt in [h.len(), 0] {
-                let p = pss(h, salt);
+                let p = h.pss(salt);
                 let sig = ck!(s.sign(&Mechanism::RsaPkcsPss(p), kp.private, &digest));
                 assert!(rsa_pss_verify_prehash(&pk, h, &digest, salt, &sig), "{h:?} salt {salt}: CKM_RSA_PKCS_PSS");
                 ck!(s.verify(&Mechanism::RsaPkcsPss(p), kp.public, &digest, &sig));
-                let sig2 = ck!(s.sign(&pss_mech(h, p), kp.private, msg));
+                let sig2 = ck!(s.sign(&h.rsa_pss(p), kp.private, msg));
                 assert!(rsa_pss_verify_prehash(&pk, h, &digest, salt, &sig2), "{h:?} salt {salt}: hash-and-sign PSS");
-                ck!(s.verify(&pss_mech(h, p), kp.public, msg, &sig2));
+                ck!(s.verify(&h.rsa_pss(p), kp.public, msg, &sig2));
                 if salt > 0 {
                     assert_ne!(sig, sig2, "PSS with a salt is randomised");
                 }
                 let mut bad = sig2.clone();
                 bad[0] ^= 0x01;
-                assert_ckr!(s.verify(&pss_mech(h, p), kp.public, msg, &bad), SignatureInvalid);
+                assert_ckr!(s.verify(&h.rsa_pss(p), kp.public, msg, &bad), SignatureInvalid);
             }
             // A hash of the wrong length for CKM_RSA_PKCS_PSS.
             assert_spec!(
                 b,
-                s.sign(&Mechanism::RsaPkcsPss(pss(h, h.len())), kp.private, &digest[1..]),
+                s.sign(&Mechanism::RsaPkcsPss(h.pss(h.len())), kp.private, &digest[1..]),
                 DataLenRange | DataInvalid; softhsm2: GeneralError
             );
         }
@@ -222,7 +182,7 @@ both_backends! {
         }
         ck!(s.verify_final(&single));
 
-        let p = pss(Hash::Sha384, 48);
+        let p = Hash::Sha384.pss(48);
         ck!(s.sign_init(&Mechanism::Sha384RsaPkcsPss(p), kp.private));
         for chunk in msg.chunks(64) {
             ck!(s.sign_update(chunk));
@@ -292,8 +252,8 @@ both_backends! {
         let label = b"oaep label";
         let oaep = |l: &'static [u8]| {
             Mechanism::RsaPkcsOaep(PkcsOaepParams::new(
-                MechanismType::SHA256,
-                PkcsMgfType::MGF1_SHA256,
+                Hash::Sha256.mechanism_type(),
+                Hash::Sha256.mgf1(),
                 if l.is_empty() { PkcsOaepSource::empty() } else { PkcsOaepSource::data_specified(l) },
             ))
         };

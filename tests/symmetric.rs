@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{gcm_tc4, unhex};
+
 use common::keys::{import_secret, secret_template};
 use common::raw::mechanism;
 use common::{Options, Token, CKM_AES_KEY_WRAP_KWP};
@@ -13,10 +15,6 @@ use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use cryptoki_sys::*;
-
-fn h(s: &str) -> Vec<u8> {
-    hex::decode(s).expect("hex literal")
-}
 
 // NIST SP 800-38A, appendix F: keys, IV, counter block, the first two plaintext blocks.
 const KEY128: &str = "2b7e151628aed2a6abf7158809cf4f3c";
@@ -67,13 +65,13 @@ const KATS: [Kat; 3] = [
 ];
 
 fn iv16() -> [u8; 16] {
-    h(IV).try_into().expect("16-byte IV")
+    unhex(IV).try_into().expect("16-byte IV")
 }
 
 fn ctr_params() -> CK_AES_CTR_PARAMS {
     CK_AES_CTR_PARAMS {
         ulCounterBits: 128,
-        cb: h(CTR0).try_into().expect("16-byte counter block"),
+        cb: unhex(CTR0).try_into().expect("16-byte counter block"),
     }
 }
 
@@ -91,14 +89,10 @@ fn encrypt_parts(
     chunk: usize,
 ) -> Vec<u8> {
     ck!(s.encrypt_init(m, key));
-    let mut out = Vec::new();
-    for c in data.chunks(chunk.max(1)) {
-        out.extend(ck!(s.encrypt_update(c)));
-    }
-    out.extend(ck!(s.encrypt_final()));
-    out
+    in_parts(data, chunk, |c| s.encrypt_update(c), || s.encrypt_final())
 }
 
+/// Decrypt in chunks with C_DecryptUpdate/C_DecryptFinal.
 fn decrypt_parts(
     s: &Session,
     m: &Mechanism,
@@ -107,11 +101,22 @@ fn decrypt_parts(
     chunk: usize,
 ) -> Vec<u8> {
     ck!(s.decrypt_init(m, key));
+    in_parts(data, chunk, |c| s.decrypt_update(c), || s.decrypt_final())
+}
+
+type Part = cryptoki::error::Result<Vec<u8>>;
+
+fn in_parts(
+    data: &[u8],
+    chunk: usize,
+    update: impl Fn(&[u8]) -> Part,
+    last: impl FnOnce() -> Part,
+) -> Vec<u8> {
     let mut out = Vec::new();
     for c in data.chunks(chunk.max(1)) {
-        out.extend(ck!(s.decrypt_update(c)));
+        out.extend(ck!(update(c)));
     }
-    out.extend(ck!(s.decrypt_final()));
+    out.extend(ck!(last()));
     out
 }
 
@@ -247,16 +252,16 @@ both_backends! {
             return;
         }
         let s = t.session();
-        let pt = h(PT);
+        let pt = unhex(PT);
         for kat in &KATS {
-            let key = import_secret(s, KeyType::AES, &h(kat.key));
+            let key = import_secret(s, KeyType::AES, &unhex(kat.key));
             let bits = kat.key.len() * 4;
-            cipher_kat(s, &Mechanism::AesEcb, key, &pt, &h(kat.ecb), &format!("AES-{bits}-ECB"));
-            cipher_kat(s, &Mechanism::AesCbc(iv16()), key, &pt, &h(kat.cbc), &format!("AES-{bits}-CBC"));
+            cipher_kat(s, &Mechanism::AesEcb, key, &pt, &unhex(kat.ecb), &format!("AES-{bits}-ECB"));
+            cipher_kat(s, &Mechanism::AesCbc(iv16()), key, &pt, &unhex(kat.cbc), &format!("AES-{bits}-CBC"));
             let p = ctr_params();
-            cipher_kat(s, &ctr(&p), key, &pt, &h(kat.ctr), &format!("AES-{bits}-CTR"));
+            cipher_kat(s, &ctr(&p), key, &pt, &unhex(kat.ctr), &format!("AES-{bits}-CTR"));
             // CTR is a stream mode: any length, a prefix of the full keystream.
-            assert_eq!(ck!(s.encrypt(&ctr(&p), key, &pt[..21])), h(kat.ctr)[..21]);
+            assert_eq!(ck!(s.encrypt(&ctr(&p), key, &pt[..21])), unhex(kat.ctr)[..21]);
             assert_ckr!(s.encrypt(&Mechanism::AesEcb, key, &pt[..20]), DataLenRange);
             assert_ckr!(s.encrypt(&Mechanism::AesCbc(iv16()), key, &pt[..20]), DataLenRange);
             assert_ckr!(s.decrypt(&Mechanism::AesCbc(iv16()), key, &pt[..20]), EncryptedDataLenRange);
@@ -268,10 +273,10 @@ both_backends! {
     fn aes_cbc_pad(b: Backend) {
         let t = Token::new(b);
         let s = t.session();
-        let pt = h(PT);
+        let pt = unhex(PT);
         for kat in &KATS {
-            let key = import_secret(s, KeyType::AES, &h(kat.key));
-            cipher_kat(s, &Mechanism::AesCbcPad(iv16()), key, &pt[..20], &h(kat.cbc_pad_20), "AES-CBC-PAD");
+            let key = import_secret(s, KeyType::AES, &unhex(kat.key));
+            cipher_kat(s, &Mechanism::AesCbcPad(iv16()), key, &pt[..20], &unhex(kat.cbc_pad_20), "AES-CBC-PAD");
         }
         let key = t.gen_aes(32);
         let m = Mechanism::AesCbcPad([9u8; 16]);
@@ -298,11 +303,11 @@ both_backends! {
             return;
         }
         let s = t.session();
-        let key = import_secret(s, KeyType::AES, &h("feffe9928665731c6d6a8f9467308308"));
-        let mut iv = h("cafebabefacedbaddecaf888");
-        let aad = h("feedfacedeadbeeffeedfacedeadbeefabaddad2");
-        let pt = h("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
-        let expected = h("42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e0915bc94fbc3221a5db94fae95ae7121a47");
+        let key = import_secret(s, KeyType::AES, &unhex(gcm_tc4::KEY));
+        let mut iv = unhex(gcm_tc4::IV);
+        let aad = unhex(gcm_tc4::AAD);
+        let pt = unhex(gcm_tc4::PT);
+        let expected = [unhex(gcm_tc4::CT), unhex(gcm_tc4::TAG)].concat();
         let ct = ck!(s.encrypt(&Mechanism::AesGcm(ck!(GcmParams::new(&mut iv, &aad, 128.into()))), key, &pt));
         assert_eq!(hex::encode(&ct), hex::encode(&expected), "AES-GCM known answer");
         let back = ck!(s.decrypt(&Mechanism::AesGcm(ck!(GcmParams::new(&mut iv, &aad, 128.into()))), key, &ct));
@@ -366,13 +371,13 @@ both_backends! {
             return;
         }
         let s = t.session();
-        let pt = h(PT);
+        let pt = unhex(PT);
         for kat in &KATS {
-            let key = import_secret(s, KeyType::AES, &h(kat.key));
+            let key = import_secret(s, KeyType::AES, &unhex(kat.key));
             assert_eq!(hex::encode(ck!(s.sign(&Mechanism::AesCMac, key, b""))), kat.cmac_0);
             assert_eq!(hex::encode(ck!(s.sign(&Mechanism::AesCMac, key, &pt))), kat.cmac_32);
-            ck!(s.verify(&Mechanism::AesCMac, key, &pt, &h(kat.cmac_32)));
-            let mut bad = h(kat.cmac_32);
+            ck!(s.verify(&Mechanism::AesCMac, key, &pt, &unhex(kat.cmac_32)));
+            let mut bad = unhex(kat.cmac_32);
             bad[0] ^= 1;
             assert_ckr!(s.verify(&Mechanism::AesCMac, key, &pt, &bad), SignatureInvalid);
             ck!(s.sign_init(&Mechanism::AesCMac, key));
@@ -399,9 +404,9 @@ both_backends! {
             (Mechanism::Sha512Hmac, "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598"),
         ] {
             assert_eq!(hex::encode(ck!(s.sign(&m, key, data))), expected, "{m:?}");
-            ck!(s.verify(&m, key, data, &h(expected)));
-            assert_ckr!(s.verify(&m, key, &data[1..], &h(expected)), SignatureInvalid);
-            assert_ckr!(s.verify(&m, key, data, &h(expected)[..20]), SignatureLenRange | SignatureInvalid);
+            ck!(s.verify(&m, key, data, &unhex(expected)));
+            assert_ckr!(s.verify(&m, key, &data[1..], &unhex(expected)), SignatureInvalid);
+            assert_ckr!(s.verify(&m, key, data, &unhex(expected)[..20]), SignatureLenRange | SignatureInvalid);
             ck!(s.sign_init(&m, key));
             for c in data.chunks(10) {
                 ck!(s.sign_update(c));
@@ -437,8 +442,8 @@ both_backends! {
                 "28c9f404c4b810f4cbccb35cfb87f8263f5786e2d80ed326cbc7f0e71a99f43bfb988b9b7a02dd21",
             ),
         ] {
-            let kek = import_secret(s, KeyType::AES, &h(kek));
-            let target = extractable(KeyType::AES, &h(key));
+            let kek = import_secret(s, KeyType::AES, &unhex(kek));
+            let target = extractable(KeyType::AES, &unhex(key));
             let wrapped = ck!(s.wrap_key(&Mechanism::AesKeyWrap, kek, target));
             assert_eq!(hex::encode(&wrapped), expected, "RFC 3394");
             let back = ck!(s.unwrap_key(&Mechanism::AesKeyWrap, kek, &wrapped, &unwrapped_aes_template()));
@@ -446,7 +451,7 @@ both_backends! {
         }
 
         let Some(kwp) = kwp_mechanism(&t) else { return };
-        let kek = import_secret(s, KeyType::AES, &h("5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8"));
+        let kek = import_secret(s, KeyType::AES, &unhex("5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8"));
         for (key, expected) in [
             ("c37b7e6492584340bed12207808941155068f738", "138bdeaa9b8fa7fc61f97742e72248ee5ae6ae5360d1ae6a5f54f373fa543b6a"),
             ("466f7250617369", "afbeb0f07dfbf5419200f2ccb50bb24f"),
@@ -457,7 +462,7 @@ both_backends! {
                 common::note("SoftHSM2 deviation: CKM_AES_KEY_WRAP_PAD zero-pads a key to whole 8-byte blocks before RFC 5649 wrapping, so RFC 5649's own vectors (20 and 7 bytes) do not apply");
                 continue;
             }
-            let target = extractable(KeyType::GENERIC_SECRET, &h(key));
+            let target = extractable(KeyType::GENERIC_SECRET, &unhex(key));
             let wrapped = wrap_raw(&t, kwp, kek, target);
             assert_eq!(hex::encode(&wrapped), expected, "RFC 5649");
             let (rv, back) = unwrap_raw(&t, kwp, kek, &wrapped, &[

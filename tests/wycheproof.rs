@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::hash::Hash;
+use common::keys::{readable_secret, readable_secret_template};
 use common::raw::{mechanism, Op};
 use common::{Backend, Options, Outcome, Outcomes, Token, CKM_AES_KEY_WRAP_KWP};
 use cryptoki::error::RvError;
@@ -14,7 +16,7 @@ use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
 use cryptoki::mechanism::hkdf::{HkdfParams, HkdfSalt};
-use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource, PkcsPssParams};
+use cryptoki::mechanism::rsa::{PkcsOaepParams, PkcsOaepSource, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
@@ -344,27 +346,6 @@ fn secret(
     ])
 }
 
-fn readable_secret(len: usize) -> Vec<Attribute> {
-    vec![
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(KeyType::GENERIC_SECRET),
-        Attribute::Token(false),
-        Attribute::Sensitive(false),
-        Attribute::Extractable(true),
-        Attribute::ValueLen((len as u64).into()),
-    ]
-}
-
-fn readable_unwrap_template() -> Vec<Attribute> {
-    vec![
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(KeyType::GENERIC_SECRET),
-        Attribute::Token(false),
-        Attribute::Sensitive(false),
-        Attribute::Extractable(true),
-    ]
-}
-
 fn value_of(t: &Token, k: ObjectHandle) -> Option<Vec<u8>> {
     let out = t
         .raw
@@ -372,16 +353,6 @@ fn value_of(t: &Token, k: ObjectHandle) -> Option<Vec<u8>> {
         .ok("CKA_VALUE of a readable key");
     let _ = t.session().destroy_object(k);
     Some(out)
-}
-
-fn hash_of(name: &str) -> common::external::Hash {
-    use common::external::Hash;
-    match name {
-        "SHA-256" => Hash::Sha256,
-        "SHA-384" => Hash::Sha384,
-        "SHA-512" => Hash::Sha512,
-        other => panic!("unexpected hash {other}"),
-    }
 }
 
 // ----- ECDSA -----
@@ -436,7 +407,7 @@ fn ecdsa_file(t: &Token, file: &str, der: bool, with_hashing: bool) -> Vec<Tally
     for g in groups(&d) {
         let pk = &g["publicKey"];
         let curve = curve_of(pk["curve"].as_str().expect("curve")).expect("a NIST curve");
-        let h = hash_of(g["sha"].as_str().expect("sha"));
+        let h = Hash::from_name(g["sha"].as_str().expect("sha"));
         let key = public_key(
             s,
             KeyType::EC,
@@ -462,12 +433,7 @@ fn ecdsa_file(t: &Token, file: &str, der: bool, with_hashing: bool) -> Vec<Tally
                 (Ok(k), Some(sig)) => verdict(s.verify(m, *k, data, sig), |_| None),
             };
             if with_hashing {
-                let m = match h {
-                    common::external::Hash::Sha256 => Mechanism::EcdsaSha256,
-                    common::external::Hash::Sha384 => Mechanism::EcdsaSha384,
-                    common::external::Hash::Sha512 => Mechanism::EcdsaSha512,
-                };
-                hashing.judge(tc, None, one(&m, &msg));
+                hashing.judge(tc, None, one(&h.ecdsa(), &msg));
             }
             raw.judge(tc, None, one(&Mechanism::Ecdsa, &h.digest(&msg)));
         }
@@ -574,17 +540,17 @@ fn ed25519_file(t: &Token) -> Tally {
                 Attribute::EcPoint(common::external::wrap_ec_point(&pk)),
             ]
         ));
-        for tc in tests(g) {
-            tally.judge(
-                tc,
-                None,
-                verdict(s.verify(&m, key, &hx(&tc["msg"]), &hx(&tc["sig"])), |_| {
-                    None
-                }),
-            );
-        }
+        verify_each(&mut tally, s, &m, key, g);
     }
     tally
+}
+
+/// C_Verify every case of a group with one key: msg and sig from the case.
+fn verify_each(tally: &mut Tally, s: &Session, m: &Mechanism, key: ObjectHandle, g: &Value) {
+    for tc in tests(g) {
+        let r = s.verify(m, key, &hx(&tc["msg"]), &hx(&tc["sig"]));
+        tally.judge(tc, None, verdict(r, |_| None));
+    }
 }
 
 // ----- RSA -----
@@ -601,60 +567,25 @@ fn rsa_public(s: &Session, g: &Value) -> ObjectHandle {
     ))
 }
 
-fn mgf_of(h: common::external::Hash) -> PkcsMgfType {
-    use common::external::Hash;
-    match h {
-        Hash::Sha256 => PkcsMgfType::MGF1_SHA256,
-        Hash::Sha384 => PkcsMgfType::MGF1_SHA384,
-        Hash::Sha512 => PkcsMgfType::MGF1_SHA512,
-    }
-}
-
-fn mech_of(h: common::external::Hash) -> MechanismType {
-    use common::external::Hash;
-    match h {
-        Hash::Sha256 => MechanismType::SHA256,
-        Hash::Sha384 => MechanismType::SHA384,
-        Hash::Sha512 => MechanismType::SHA512,
-    }
-}
-
 fn rsa_signature_file(t: &Token, file: &str, pss: bool) -> Tally {
-    use common::external::Hash;
     let d = load(file);
     let s = t.session();
     let mut tally = Tally::new(t, file, &d, SIG_REFUSALS);
     for g in groups(&d) {
         let key = rsa_public(s, g);
-        let h = hash_of(g["sha"].as_str().expect("sha"));
+        let h = Hash::from_name(g["sha"].as_str().expect("sha"));
         let m = if pss {
             assert_eq!(g["mgf"].as_str(), Some("MGF1"));
             let p = PkcsPssParams {
-                hash_alg: mech_of(h),
-                mgf: mgf_of(hash_of(g["mgfSha"].as_str().expect("mgfSha"))),
+                hash_alg: h.mechanism_type(),
+                mgf: Hash::from_name(g["mgfSha"].as_str().expect("mgfSha")).mgf1(),
                 s_len: g["sLen"].as_u64().expect("sLen").into(),
             };
-            match h {
-                Hash::Sha256 => Mechanism::Sha256RsaPkcsPss(p),
-                Hash::Sha384 => Mechanism::Sha384RsaPkcsPss(p),
-                Hash::Sha512 => Mechanism::Sha512RsaPkcsPss(p),
-            }
+            h.rsa_pss(p)
         } else {
-            match h {
-                Hash::Sha256 => Mechanism::Sha256RsaPkcs,
-                Hash::Sha384 => Mechanism::Sha384RsaPkcs,
-                Hash::Sha512 => Mechanism::Sha512RsaPkcs,
-            }
+            h.rsa_pkcs1()
         };
-        for tc in tests(g) {
-            tally.judge(
-                tc,
-                None,
-                verdict(s.verify(&m, key, &hx(&tc["msg"]), &hx(&tc["sig"])), |_| {
-                    None
-                }),
-            );
-        }
+        verify_each(&mut tally, s, &m, key, g);
     }
     tally
 }
@@ -677,14 +608,14 @@ fn rsa_decrypt_file(t: &Token, file: &str, oaep: bool) -> Option<Tally> {
         for tc in tests(g) {
             let label = if oaep { hx(&tc["label"]) } else { Vec::new() };
             let m = if oaep {
-                let h = hash_of(g["sha"].as_str().expect("sha"));
-                let mgf = mgf_of(hash_of(g["mgfSha"].as_str().expect("mgfSha")));
+                let h = Hash::from_name(g["sha"].as_str().expect("sha"));
+                let mgf = Hash::from_name(g["mgfSha"].as_str().expect("mgfSha")).mgf1();
                 let src = if label.is_empty() {
                     PkcsOaepSource::empty()
                 } else {
                     PkcsOaepSource::data_specified(&label)
                 };
-                Mechanism::RsaPkcsOaep(PkcsOaepParams::new(mech_of(h), mgf, src))
+                Mechanism::RsaPkcsOaep(PkcsOaepParams::new(h.mechanism_type(), mgf, src))
             } else {
                 Mechanism::RsaPkcs
             };
@@ -807,7 +738,7 @@ fn key_wrap_file(t: &Token, file: &str, m: CK_MECHANISM_TYPE) -> Tally {
                 &mut mech,
                 kek,
                 &hx(&tc["ct"]),
-                &readable_unwrap_template(),
+                &readable_secret_template(),
             );
             let v = match raw_verdict(rv) {
                 // SAFETY of new_from_raw: a handle the module just returned.

@@ -2,54 +2,12 @@
 //! from the public key the token hands out, so a signature is never checked only by the
 //! token that made it. Nothing here calls the module except to read public attributes.
 
+pub use super::hash::Hash;
 use super::keys::{attr_bytes, Curve};
 use cryptoki::object::{AttributeType, ObjectHandle};
 use cryptoki::session::Session;
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
-use rsa::sha2::{Digest, Sha256, Sha384, Sha512};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Hash {
-    Sha256,
-    Sha384,
-    Sha512,
-}
-
-impl Hash {
-    pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        match self {
-            Hash::Sha256 => Sha256::digest(data).to_vec(),
-            Hash::Sha384 => Sha384::digest(data).to_vec(),
-            Hash::Sha512 => Sha512::digest(data).to_vec(),
-        }
-    }
-
-    pub fn len(self) -> usize {
-        match self {
-            Hash::Sha256 => 32,
-            Hash::Sha384 => 48,
-            Hash::Sha512 => 64,
-        }
-    }
-
-    /// The DER DigestInfo prefix of PKCS#1 v1.5 (RFC 8017 section 9.2 note 1).
-    pub fn digest_info_prefix(self) -> &'static [u8] {
-        match self {
-            Hash::Sha256 => &[
-                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x01, 0x05, 0x00, 0x04, 0x20,
-            ],
-            Hash::Sha384 => &[
-                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x02, 0x05, 0x00, 0x04, 0x30,
-            ],
-            Hash::Sha512 => &[
-                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x03, 0x05, 0x00, 0x04, 0x40,
-            ],
-        }
-    }
-}
+use rsa::sha2::{Sha256, Sha384, Sha512};
 
 /// A random-bytes source over the OS RNG for the crates that want one (RSA padding).
 pub struct OsRng;

@@ -179,6 +179,26 @@ pub fn secret_template(key_type: KeyType, value: &[u8]) -> Vec<Attribute> {
     ]
 }
 
+/// A generic secret the test may read back (CKA_SENSITIVE=FALSE, CKA_EXTRACTABLE=TRUE):
+/// for known-answer checks of derive and unwrap. pqhsm allows it only under
+/// `[policy] allow_extractable = true`.
+pub fn readable_secret_template() -> Vec<Attribute> {
+    vec![
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::GENERIC_SECRET),
+        Attribute::Token(false),
+        Attribute::Sensitive(false),
+        Attribute::Extractable(true),
+    ]
+}
+
+/// As [`readable_secret_template`], `len` bytes long.
+pub fn readable_secret(len: usize) -> Vec<Attribute> {
+    let mut t = readable_secret_template();
+    t.push(Attribute::ValueLen((len as u64).into()));
+    t
+}
+
 /// One attribute's bytes, read through cryptoki (fails the test when it is absent).
 pub fn attr_bytes(s: &Session, o: ObjectHandle, ty: AttributeType) -> Vec<u8> {
     let attrs = ck!(s.get_attributes(o, &[ty]));

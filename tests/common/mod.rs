@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod external;
+pub mod hash;
 pub mod keys;
 pub mod raw;
 
@@ -284,6 +285,21 @@ macro_rules! ck {
             ),
         }
     }};
+}
+
+/// Bytes of a hex literal in a test.
+pub fn unhex(s: &str) -> Vec<u8> {
+    hex::decode(s).expect("hex literal")
+}
+
+/// Test case 4 of the GCM specification (McGrew and Viega): AES-128, 96-bit IV, AAD.
+pub mod gcm_tc4 {
+    pub const KEY: &str = "feffe9928665731c6d6a8f9467308308";
+    pub const IV: &str = "cafebabefacedbaddecaf888";
+    pub const AAD: &str = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
+    pub const PT: &str = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39";
+    pub const CT: &str = "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091";
+    pub const TAG: &str = "5bc94fbc3221a5db94fae95ae7121a47";
 }
 
 /// CKM_AES_KEY_WRAP_KWP (PKCS#11 3.0, RFC 5649); cryptoki 0.12 has no name for it.
