@@ -653,6 +653,12 @@ fn message_based_gcm_with_generated_ivs() {
     // Multi-part message: buffered, the whole ciphertext with the last part.
     let mut p3 = msg_params(ck::CKG_GENERATE_RANDOM, vec![0xBB; 12]);
     m.encrypt_message_begin(s, &mut p3, b"hdr").unwrap();
+    // As clients do: ask the length, then pass the part.
+    assert!(matches!(
+        m.encrypt_message_next(s, &mut p3, b"part one, ", false, None)
+            .unwrap(),
+        Output::Len(0)
+    ));
     assert!(data(
         m.encrypt_message_next(s, &mut p3, b"part one, ", false, Some(64))
             .unwrap()
@@ -691,6 +697,8 @@ fn message_based_gcm_with_generated_ivs() {
     // The failed message ended; the operation goes on.
     let p3d = as_given(&p3);
     m.decrypt_message_begin(s, &p3d, b"hdr").unwrap();
+    m.decrypt_message_next(s, &p3d, &c3[..5], false, None)
+        .unwrap();
     m.decrypt_message_next(s, &p3d, &c3[..5], false, Some(64))
         .unwrap();
     assert_eq!(
