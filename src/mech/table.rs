@@ -42,10 +42,10 @@ const HKDF_BASE: &[ck::CK_KEY_TYPE] = &[ck::CKK_GENERIC_SECRET, ck::CKK_HKDF];
 /// RSA modulus sizes in bits.
 pub const RSA_MIN_BITS: u64 = 2048;
 pub const RSA_MAX_BITS: u64 = 4096;
-/// HMAC/generic secret sizes in bytes: at least 112 bits of key, at most what a client
-/// can reasonably hold in one attribute.
+/// HMAC/generic secret sizes in bytes. The maximum is the longest secret HKDF can derive
+/// (255 blocks of SHA-512), so every derivation RFC 5869 allows fits in a key object.
 pub const SECRET_MIN_BYTES: u64 = 1;
-pub const SECRET_MAX_BYTES: u64 = 512;
+pub const SECRET_MAX_BYTES: u64 = 255 * 64;
 
 macro_rules! row {
     ($ty:ident, $fam:expr, $keys:expr, $min:expr, $max:expr, $flags:expr) => {
