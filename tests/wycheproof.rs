@@ -347,9 +347,11 @@ fn secret(
 }
 
 fn value_of(t: &Token, k: ObjectHandle) -> Option<Vec<u8>> {
+    let len = t.raw.get_attribute(t.session(), k, CKA_VALUE, None);
+    assert_ok!(len);
     let out = t
         .raw
-        .get_attribute(t.session(), k, CKA_VALUE, Some(4096))
+        .get_attribute(t.session(), k, CKA_VALUE, Some(len.len))
         .ok("CKA_VALUE of a readable key");
     let _ = t.session().destroy_object(k);
     Some(out)
