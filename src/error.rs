@@ -15,6 +15,10 @@ pub enum ErrorKind {
     ArgumentsBad,
     CantLock,
     FunctionNotSupported,
+    /// Legacy parallel-function calls (C_GetFunctionStatus, C_CancelFunction).
+    FunctionNotParallel,
+    /// C_WaitForSlotEvent with CKF_DONT_BLOCK and nothing to report.
+    NoEvent,
     FunctionFailed,
     General,
     HostMemory,
@@ -95,6 +99,9 @@ pub enum ErrorKind {
     /// The store could not be read or written (I/O, permissions, disk full).
     StoreIo,
     DeviceMemory,
+    // --- configuration ---
+    /// The configuration file is unreadable or invalid (unknown key, bad value).
+    ConfigInvalid,
 }
 
 /// A core error: a kind plus a message for humans (never secret material).
@@ -147,6 +154,8 @@ impl Error {
             ArgumentsBad => ck::CKR_ARGUMENTS_BAD,
             CantLock => ck::CKR_CANT_LOCK,
             FunctionNotSupported => ck::CKR_FUNCTION_NOT_SUPPORTED,
+            FunctionNotParallel => ck::CKR_FUNCTION_NOT_PARALLEL,
+            NoEvent => ck::CKR_NO_EVENT,
             FunctionFailed => ck::CKR_FUNCTION_FAILED,
             General => ck::CKR_GENERAL_ERROR,
             HostMemory => ck::CKR_HOST_MEMORY,
@@ -214,6 +223,7 @@ impl Error {
             StoreTampered => ck::CKR_DEVICE_ERROR,
             StoreIo => ck::CKR_DEVICE_ERROR,
             DeviceMemory => ck::CKR_DEVICE_MEMORY,
+            ConfigInvalid => ck::CKR_GENERAL_ERROR,
         }
     }
 

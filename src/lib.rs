@@ -4,11 +4,15 @@
 
 pub mod attr;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod mech;
 pub mod module;
+pub mod object;
 pub mod rng;
+pub mod session;
 pub mod store;
+pub mod token;
 
 pub use error::{Error, ErrorKind, Result};
 pub use module::Module;

@@ -7,12 +7,31 @@
 //! - `None` -> `Ok(Output::Len(n))`, the operation stays active;
 //! - capacity too small -> `Err(Error::buffer_too_small(n))`, the operation stays active;
 //! - otherwise `Ok(Output::Data(bytes))` and a single-part/final call ends the operation.
-//! Any other error ends the active operation, as the spec requires.
+//!
+//! Any other error ends the active operation, as the spec requires. An output computed
+//! for a length query or a short buffer is kept in the operation and returned by the
+//! retry (so a decryption or a signature is computed once, and a generated IV stays the
+//! same). Message-based operations end only the failed message, not the operation.
 
-use crate::attr::{AttrType, Template};
-use crate::error::Result;
-use crate::mech::params::{GcmMessageParams, MechType, Mechanism};
+mod crypto;
+mod keys;
+mod keyuse;
+mod message;
+mod objects;
+mod sessions;
+mod slots;
+
+use crate::attr::AttrType;
+use crate::config::{Config, Policy};
+use crate::error::{err, ErrorKind, Result};
+use crate::object::template::Ctx;
+use crate::session::Session;
+use crate::token::backend::Backend;
+use crate::token::{rd, Token, Who};
 use cryptoki_sys as ck;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use zeroize::Zeroizing;
 
 pub type SlotId = ck::CK_SLOT_ID;
@@ -118,371 +137,181 @@ pub struct InitOptions {
     pub no_os_threads: bool,
 }
 
-/// The module: created by C_Initialize, dropped (and every secret zeroized) by C_Finalize.
-pub struct Module {
-    // Implementation detail; see the submodules of `crate::token` and `crate::session`.
-    _private: (),
+/// What a slot holds: an initialised token, or the one free slot where C_InitToken
+/// creates a new token.
+#[derive(Clone)]
+enum Slot {
+    Token(Arc<Token>),
+    Free,
 }
 
-#[allow(unused_variables)]
+/// The module: created by C_Initialize, dropped (and every secret zeroized) by C_Finalize.
+/// Send + Sync: every call may come from any thread; no lock is held across crypto
+/// except the calling session's own.
+pub struct Module {
+    config: Config,
+    backend: Arc<dyn Backend>,
+    /// Index = slot id. Initialised tokens sorted by serial, then the free slot; a token
+    /// initialised in the free slot keeps that slot and a new free slot follows.
+    slots: RwLock<Vec<Slot>>,
+    /// Serialises C_InitToken on the free slot.
+    init_gate: Mutex<()>,
+    sessions: RwLock<HashMap<SessionHandle, Arc<Session>>>,
+    next_session: AtomicU64,
+    /// Object handles, unique across every token of the module.
+    object_handles: Arc<AtomicU64>,
+}
+
 impl Module {
     /// Load configuration (`PQHSM_CONF` or the embedded default), open every token's store.
     pub fn new(opts: InitOptions) -> Result<Module> {
-        todo!()
+        Module::with_config(Config::load()?, opts)
     }
 
-    // ----- slots and tokens -----
-    pub fn slot_list(&self, token_present: bool) -> Vec<SlotId> {
-        todo!()
-    }
-    pub fn slot_info(&self, slot: SlotId) -> Result<SlotInfo> {
-        todo!()
-    }
-    pub fn token_info(&self, slot: SlotId) -> Result<TokenInfo> {
-        todo!()
-    }
-    pub fn mechanism_list(&self, slot: SlotId) -> Result<Vec<MechType>> {
-        todo!()
-    }
-    pub fn mechanism_info(&self, slot: SlotId, mech: MechType) -> Result<MechanismInfo> {
-        todo!()
-    }
-    /// C_InitToken: (re)initialise the token in `slot` with an SO PIN and a 32-char label.
-    pub fn init_token(&self, slot: SlotId, so_pin: &[u8], label: &str) -> Result<()> {
-        todo!()
+    /// The module over the token directories of `config` (see [`Config::data_dir`]); the
+    /// CLI sets `config.data_dir` to work on another directory.
+    pub fn with_config(config: Config, opts: InitOptions) -> Result<Module> {
+        let backend = crate::token::backend::DirBackend::new(&config)?;
+        Module::with_backend(config, Arc::new(backend), opts)
     }
 
-    // ----- sessions -----
-    pub fn open_session(&self, slot: SlotId, flags: ck::CK_FLAGS) -> Result<SessionHandle> {
-        todo!()
-    }
-    pub fn close_session(&self, h: SessionHandle) -> Result<()> {
-        todo!()
-    }
-    pub fn close_all_sessions(&self, slot: SlotId) -> Result<()> {
-        todo!()
-    }
-    pub fn session_info(&self, h: SessionHandle) -> Result<SessionInfo> {
-        todo!()
-    }
-    pub fn login(&self, h: SessionHandle, user: ck::CK_USER_TYPE, pin: &[u8]) -> Result<()> {
-        todo!()
-    }
-    pub fn logout(&self, h: SessionHandle) -> Result<()> {
-        todo!()
-    }
-    pub fn init_pin(&self, h: SessionHandle, pin: &[u8]) -> Result<()> {
-        todo!()
-    }
-    pub fn set_pin(&self, h: SessionHandle, old: &[u8], new: &[u8]) -> Result<()> {
-        todo!()
-    }
-    /// C_SessionCancel: end the operations named by `flags` (CKF_ENCRYPT, CKF_SIGN, ...).
-    pub fn session_cancel(&self, h: SessionHandle, flags: ck::CK_FLAGS) -> Result<()> {
-        todo!()
+    /// The module over the token directories under `data_dir` (`<data_dir>/tokens/<serial>/`),
+    /// ignoring `PQHSM_DATA_DIR` and `config.data_dir`: for the CLI's `--data-dir`.
+    pub fn with_data_dir(
+        config: Config,
+        data_dir: &std::path::Path,
+        opts: InitOptions,
+    ) -> Result<Module> {
+        let backend = crate::token::backend::DirBackend::in_dir(data_dir, &config);
+        Module::with_backend(config, Arc::new(backend), opts)
     }
 
-    // ----- objects -----
-    pub fn create_object(&self, h: SessionHandle, t: &Template) -> Result<ObjectHandle> {
-        todo!()
-    }
-    pub fn copy_object(
-        &self,
-        h: SessionHandle,
-        o: ObjectHandle,
-        t: &Template,
-    ) -> Result<ObjectHandle> {
-        todo!()
-    }
-    pub fn destroy_object(&self, h: SessionHandle, o: ObjectHandle) -> Result<()> {
-        todo!()
-    }
-    pub fn object_size(&self, h: SessionHandle, o: ObjectHandle) -> Result<u64> {
-        todo!()
-    }
-    pub fn get_attribute_value(
-        &self,
-        h: SessionHandle,
-        o: ObjectHandle,
-        req: &[AttrRequest],
-    ) -> Result<Vec<AttrAnswer>> {
-        todo!()
-    }
-    pub fn set_attribute_value(
-        &self,
-        h: SessionHandle,
-        o: ObjectHandle,
-        t: &Template,
-    ) -> Result<()> {
-        todo!()
-    }
-    pub fn find_objects_init(&self, h: SessionHandle, t: &Template) -> Result<()> {
-        todo!()
-    }
-    pub fn find_objects(&self, h: SessionHandle, max: usize) -> Result<Vec<ObjectHandle>> {
-        todo!()
-    }
-    pub fn find_objects_final(&self, h: SessionHandle) -> Result<()> {
-        todo!()
+    /// The module over the stores of `backend` (tests use a `MemoryBackend`).
+    /// `opts.no_os_threads` needs nothing: the core starts no threads.
+    pub fn with_backend(
+        config: Config,
+        backend: Arc<dyn Backend>,
+        _opts: InitOptions,
+    ) -> Result<Module> {
+        let object_handles = Arc::new(AtomicU64::new(1));
+        let mut serials = backend.serials()?;
+        serials.sort();
+        let mut slots = Vec::with_capacity(serials.len() + 1);
+        for serial in serials {
+            let store = backend.open(&serial)?;
+            if store.token()?.is_none() {
+                // A token whose initialisation never completed: not a token yet.
+                tracing::warn!(serial = %serial, "skipping uninitialised token store");
+                continue;
+            }
+            slots.push(Slot::Token(Arc::new(Token::new(
+                serial,
+                store,
+                object_handles.clone(),
+            ))));
+        }
+        slots.push(Slot::Free);
+        Ok(Module {
+            config,
+            backend,
+            slots: RwLock::new(slots),
+            init_gate: Mutex::new(()),
+            sessions: RwLock::default(),
+            next_session: AtomicU64::new(1),
+            object_handles,
+        })
     }
 
-    // ----- encryption / decryption (single and multi-part) -----
-    pub fn encrypt_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> {
-        todo!()
-    }
-    pub fn encrypt(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
-        todo!()
-    }
-    pub fn encrypt_update(
-        &self,
-        h: SessionHandle,
-        data: &[u8],
-        out_cap: Option<usize>,
-    ) -> Result<Output> {
-        todo!()
-    }
-    pub fn encrypt_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> {
-        todo!()
-    }
-    pub fn decrypt_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> {
-        todo!()
-    }
-    pub fn decrypt(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
-        todo!()
-    }
-    pub fn decrypt_update(
-        &self,
-        h: SessionHandle,
-        data: &[u8],
-        out_cap: Option<usize>,
-    ) -> Result<Output> {
-        todo!()
-    }
-    pub fn decrypt_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> {
-        todo!()
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
-    // ----- message-based encryption (PKCS#11 3.0, AES-GCM) -----
-    pub fn message_encrypt_init(
-        &self,
-        h: SessionHandle,
-        m: &Mechanism,
-        key: ObjectHandle,
-    ) -> Result<()> {
-        todo!()
-    }
-    /// C_EncryptMessage: returns the ciphertext (or its length) and updates `p` (generated
-    /// IV, tag) for the C ABI to write back.
-    pub fn encrypt_message(
-        &self,
-        h: SessionHandle,
-        p: &mut GcmMessageParams,
-        aad: &[u8],
-        data: &[u8],
-        out_cap: Option<usize>,
-    ) -> Result<Output> {
-        todo!()
-    }
-    pub fn encrypt_message_begin(
-        &self,
-        h: SessionHandle,
-        p: &mut GcmMessageParams,
-        aad: &[u8],
-    ) -> Result<()> {
-        todo!()
-    }
-    /// C_EncryptMessageNext; `last` is CKF_END_OF_MESSAGE, after which `p.tag` holds the tag.
-    pub fn encrypt_message_next(
-        &self,
-        h: SessionHandle,
-        p: &mut GcmMessageParams,
-        data: &[u8],
-        last: bool,
-        out_cap: Option<usize>,
-    ) -> Result<Output> {
-        todo!()
-    }
-    pub fn message_encrypt_final(&self, h: SessionHandle) -> Result<()> {
-        todo!()
-    }
-    pub fn message_decrypt_init(
-        &self,
-        h: SessionHandle,
-        m: &Mechanism,
-        key: ObjectHandle,
-    ) -> Result<()> {
-        todo!()
-    }
-    pub fn decrypt_message(
-        &self,
-        h: SessionHandle,
-        p: &GcmMessageParams,
-        aad: &[u8],
-        data: &[u8],
-        out_cap: Option<usize>,
-    ) -> Result<Output> {
-        todo!()
-    }
-    pub fn decrypt_message_begin(
-        &self,
-        h: SessionHandle,
-        p: &GcmMessageParams,
-        aad: &[u8],
-    ) -> Result<()> {
-        todo!()
-    }
-    pub fn decrypt_message_next(
-        &self,
-        h: SessionHandle,
-        p: &GcmMessageParams,
-        data: &[u8],
-        last: bool,
-        out_cap: Option<usize>,
-    ) -> Result<Output> {
-        todo!()
-    }
-    pub fn message_decrypt_final(&self, h: SessionHandle) -> Result<()> {
-        todo!()
+    fn policy(&self) -> &Policy {
+        &self.config.policy
     }
 
-    // ----- digests -----
-    pub fn digest_init(&self, h: SessionHandle, m: &Mechanism) -> Result<()> {
-        todo!()
-    }
-    pub fn digest(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
-        todo!()
-    }
-    pub fn digest_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> {
-        todo!()
-    }
-    /// C_DigestKey: feed a secret key's value (it must not be sensitive... per policy).
-    pub fn digest_key(&self, h: SessionHandle, key: ObjectHandle) -> Result<()> {
-        todo!()
-    }
-    pub fn digest_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> {
-        todo!()
+    fn slot(&self, id: SlotId) -> Result<Slot> {
+        let slots = rd(&self.slots);
+        let slot = usize::try_from(id).ok().and_then(|i| slots.get(i));
+        match slot {
+            Some(s) => Ok(s.clone()),
+            None => err(
+                ErrorKind::SlotIdInvalid,
+                format!("there is no slot {id}: C_GetSlotList lists the slots"),
+            ),
+        }
     }
 
-    // ----- signatures and MACs -----
-    pub fn sign_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> {
-        todo!()
-    }
-    pub fn sign(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
-        todo!()
-    }
-    pub fn sign_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> {
-        todo!()
-    }
-    pub fn sign_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> {
-        todo!()
-    }
-    pub fn verify_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> {
-        todo!()
-    }
-    pub fn verify(&self, h: SessionHandle, data: &[u8], sig: &[u8]) -> Result<()> {
-        todo!()
-    }
-    pub fn verify_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> {
-        todo!()
-    }
-    pub fn verify_final(&self, h: SessionHandle, sig: &[u8]) -> Result<()> {
-        todo!()
-    }
-    /// PKCS#11 3.2: the signature is given at init; data follows.
-    pub fn verify_signature_init(
-        &self,
-        h: SessionHandle,
-        m: &Mechanism,
-        key: ObjectHandle,
-        sig: &[u8],
-    ) -> Result<()> {
-        todo!()
-    }
-    pub fn verify_signature(&self, h: SessionHandle, data: &[u8]) -> Result<()> {
-        todo!()
-    }
-    pub fn verify_signature_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> {
-        todo!()
-    }
-    pub fn verify_signature_final(&self, h: SessionHandle) -> Result<()> {
-        todo!()
+    fn token(&self, id: SlotId) -> Result<Arc<Token>> {
+        match self.slot(id)? {
+            Slot::Token(t) => Ok(t),
+            Slot::Free => err(
+                ErrorKind::TokenNotRecognized,
+                format!("the token in slot {id} is not initialised: run C_InitToken first"),
+            ),
+        }
     }
 
-    // ----- keys -----
-    pub fn generate_key(
-        &self,
-        h: SessionHandle,
-        m: &Mechanism,
-        t: &Template,
-    ) -> Result<ObjectHandle> {
-        todo!()
-    }
-    pub fn generate_key_pair(
-        &self,
-        h: SessionHandle,
-        m: &Mechanism,
-        public: &Template,
-        private: &Template,
-    ) -> Result<(ObjectHandle, ObjectHandle)> {
-        todo!()
-    }
-    pub fn wrap_key(
-        &self,
-        h: SessionHandle,
-        m: &Mechanism,
-        wrapping: ObjectHandle,
-        key: ObjectHandle,
-        out_cap: Option<usize>,
-    ) -> Result<Output> {
-        todo!()
-    }
-    pub fn unwrap_key(
-        &self,
-        h: SessionHandle,
-        m: &Mechanism,
-        unwrapping: ObjectHandle,
-        wrapped: &[u8],
-        t: &Template,
-    ) -> Result<ObjectHandle> {
-        todo!()
-    }
-    pub fn derive_key(
-        &self,
-        h: SessionHandle,
-        m: &Mechanism,
-        base: ObjectHandle,
-        t: &Template,
-    ) -> Result<ObjectHandle> {
-        todo!()
-    }
-    /// PKCS#11 3.2 C_EncapsulateKey. With `ct_cap == None` only the ciphertext length is
-    /// returned and no key is created.
-    pub fn encapsulate_key(
-        &self,
-        h: SessionHandle,
-        m: &Mechanism,
-        public: ObjectHandle,
-        t: &Template,
-        ct_cap: Option<usize>,
-    ) -> Result<(Output, Option<ObjectHandle>)> {
-        todo!()
-    }
-    pub fn decapsulate_key(
-        &self,
-        h: SessionHandle,
-        m: &Mechanism,
-        private: ObjectHandle,
-        t: &Template,
-        ct: &[u8],
-    ) -> Result<ObjectHandle> {
-        todo!()
+    fn session(&self, h: SessionHandle) -> Result<Arc<Session>> {
+        match rd(&self.sessions).get(&h) {
+            Some(s) => Ok(s.clone()),
+            None => err(
+                ErrorKind::SessionHandleInvalid,
+                format!("no open session has handle {h}"),
+            ),
+        }
     }
 
-    // ----- random -----
-    pub fn seed_random(&self, h: SessionHandle, seed: &[u8]) -> Result<()> {
-        todo!()
+    /// Run `f` on the operations of session `h` under that session's lock.
+    fn with_ops<R>(
+        &self,
+        h: SessionHandle,
+        f: impl FnOnce(&mut crate::session::Ops) -> Result<R>,
+    ) -> Result<R> {
+        let s = self.session(h)?;
+        let mut ops = s.ops();
+        let r = f(&mut ops);
+        drop(ops);
+        r
     }
-    pub fn generate_random(&self, h: SessionHandle, out: &mut [u8]) -> Result<()> {
-        todo!()
+
+    fn sessions_on(&self, slot: SlotId) -> Vec<Arc<Session>> {
+        rd(&self.sessions)
+            .values()
+            .filter(|s| s.slot == slot)
+            .cloned()
+            .collect()
+    }
+
+    /// The caller's standing for template checks.
+    fn ctx(&self, s: &Session) -> Ctx<'_> {
+        Ctx {
+            policy: self.policy(),
+            so: s.token.who() == Who::So,
+        }
+    }
+
+    fn next_session_handle(&self) -> SessionHandle {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
     }
 }
+
+/// C_Finalize: every token logs out, so master keys and parsed keys are zeroized now even
+/// if a thread still holds a session a moment longer.
+impl Drop for Module {
+    fn drop(&mut self) {
+        for s in crate::token::wr(&self.sessions).drain().map(|(_, s)| s) {
+            s.ops().clear();
+        }
+        for slot in rd(&self.slots).iter() {
+            if let Slot::Token(t) = slot {
+                t.logout();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_keys;

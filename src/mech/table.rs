@@ -46,10 +46,10 @@ const ENCAPS_DECAPS: ck::CK_FLAGS = ck::CKF_ENCAPSULATE | ck::CKF_DECAPSULATE;
 /// RSA modulus sizes in bits.
 pub const RSA_MIN_BITS: u64 = 2048;
 pub const RSA_MAX_BITS: u64 = 4096;
-/// HMAC/generic secret sizes in bytes: at least 112 bits of key, at most what a client
-/// can reasonably hold in one attribute.
+/// HMAC/generic secret sizes in bytes. The maximum is the longest secret HKDF can derive
+/// (255 blocks of SHA-512), so every derivation RFC 5869 allows fits in a key object.
 pub const SECRET_MIN_BYTES: u64 = 1;
-pub const SECRET_MAX_BYTES: u64 = 512;
+pub const SECRET_MAX_BYTES: u64 = 255 * 64;
 /// Post-quantum key sizes are public key lengths in bytes (PKCS#11 3.2 says so for every
 /// ML-KEM, ML-DSA and SLH-DSA mechanism): ML-KEM-512..1024, ML-DSA-44..87, SLH-DSA n=16..32.
 pub const ML_KEM_MIN: u64 = 800;

@@ -51,6 +51,7 @@ use zeroize::Zeroizing;
 
 mod codec;
 mod db;
+pub mod memory;
 mod schema;
 mod seal;
 pub mod sqlite;

@@ -1,0 +1,326 @@
+//! The token's object cache: handles for token objects (reloaded only when the store's
+//! generation says another writer changed it) and session objects (memory only), plus
+//! parsed key material per login. The hot path reads no store content.
+
+use super::{rd, wr, Token, Who};
+use crate::attr::Template;
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::mech::{keys, KeyMaterial};
+use crate::module::{ObjectHandle, SessionHandle};
+use crate::object::schema::{self, Kind};
+use crate::object::template::NewObject;
+use crate::object::{Attrs, Combined, Object, Origin};
+use crate::store::{ObjectId, BOUND_ATTRIBUTES};
+use cryptoki_sys as ck;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// The cache. `version` counts changes made here; each token object and each local
+/// deletion remembers the version of its last change, so a reload that listed the store
+/// before that change never undoes it (a fresh object keeps its handle).
+#[derive(Default)]
+pub(super) struct ObjectCache {
+    /// Store generation the token objects were loaded at; None: never loaded.
+    generation: Option<u64>,
+    version: u64,
+    objects: HashMap<ObjectHandle, Arc<Object>>,
+    by_id: HashMap<ObjectId, Entry>,
+    /// Token objects deleted here, by the version of the deletion.
+    deleted: HashMap<ObjectId, u64>,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    handle: ObjectHandle,
+    version: u64,
+}
+
+impl ObjectCache {
+    fn bump(&mut self) -> u64 {
+        self.version += 1;
+        self.version
+    }
+}
+
+fn kind_of(public: &Attrs) -> Result<&'static Kind> {
+    let class = public
+        .ulong(ck::CKA_CLASS)
+        .ok_or_else(|| Error::new(ErrorKind::StoreTampered, "a stored object has no CKA_CLASS"))?;
+    let sub = match class {
+        ck::CKO_CERTIFICATE => public.ulong(ck::CKA_CERTIFICATE_TYPE),
+        ck::CKO_PUBLIC_KEY | ck::CKO_PRIVATE_KEY | ck::CKO_SECRET_KEY => {
+            public.ulong(ck::CKA_KEY_TYPE)
+        }
+        _ => None,
+    };
+    schema::kind(class, sub)
+}
+
+fn not_logged_in() -> Error {
+    Error::new(
+        ErrorKind::UserNotLoggedIn,
+        "log in as the user first: key material is sealed under the token's master key",
+    )
+}
+
+impl Token {
+    /// Reload token objects if any process wrote the store since the last load.
+    pub fn refresh(&self) -> Result<()> {
+        // Generation first: content read after it is at least that new.
+        let gen = self.store.generation()?;
+        let listed_at = {
+            let cache = rd(&self.cache);
+            if cache.generation == Some(gen) {
+                return Ok(());
+            }
+            cache.version
+        };
+        let stored = self.store.objects()?;
+        let mut cache = wr(&self.cache);
+        let mut evict = Vec::new();
+        let mut seen = HashSet::with_capacity(stored.len());
+        for so in stored {
+            seen.insert(so.id);
+            if cache.deleted.get(&so.id).is_some_and(|v| *v > listed_at) {
+                continue;
+            }
+            let public = Attrs::from_vec(so.public);
+            let kind = match kind_of(&public) {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::warn!(token = %self.serial, id = so.id, "skipping stored object: {e}");
+                    continue;
+                }
+            };
+            let entry = cache.by_id.get(&so.id).copied();
+            let h = match entry {
+                Some(e) if e.version > listed_at => continue,
+                Some(e)
+                    if cache
+                        .objects
+                        .get(&e.handle)
+                        .is_some_and(|o| *o.public() == public) =>
+                {
+                    continue
+                }
+                Some(e) => {
+                    evict.push(e.handle);
+                    e.handle
+                }
+                None => {
+                    let h = self.next_handle();
+                    let version = cache.bump();
+                    cache.by_id.insert(so.id, Entry { handle: h, version });
+                    h
+                }
+            };
+            cache.objects.insert(
+                h,
+                Arc::new(Object::token(h, so.id, kind, public, so.has_secret)),
+            );
+        }
+        let gone: Vec<(ObjectId, ObjectHandle)> = cache
+            .by_id
+            .iter()
+            .filter(|(id, e)| !seen.contains(id) && e.version <= listed_at)
+            .map(|(id, e)| (*id, e.handle))
+            .collect();
+        for (id, h) in gone {
+            cache.by_id.remove(&id);
+            cache.objects.remove(&h);
+            evict.push(h);
+        }
+        cache.deleted.retain(|_, v| *v > listed_at);
+        cache.generation = Some(gen);
+        drop(cache);
+        self.evict_keys(&evict);
+        Ok(())
+    }
+
+    fn evict_keys(&self, handles: &[ObjectHandle]) {
+        if handles.is_empty() {
+            return;
+        }
+        let mut keys = wr(&self.keys);
+        for h in handles {
+            keys.keys.remove(h);
+        }
+    }
+
+    fn is_visible(&self, o: &Object) -> bool {
+        !o.is_private() || self.who() == Who::User
+    }
+
+    /// The object behind `h` if this login state may see it. Session objects are served
+    /// from memory; token objects after a generation check.
+    pub fn object(&self, h: ObjectHandle) -> Result<Arc<Object>> {
+        let cached = rd(&self.cache).objects.get(&h).cloned();
+        let found = match cached {
+            Some(o) if !o.is_token() => Some(o),
+            _ => {
+                self.refresh()?;
+                rd(&self.cache).objects.get(&h).cloned()
+            }
+        };
+        match found {
+            Some(o) if self.is_visible(&o) => Ok(o),
+            _ => err(
+                ErrorKind::ObjectHandleInvalid,
+                format!("no object with handle {h} is visible in this session"),
+            ),
+        }
+    }
+
+    /// C_FindObjectsInit: every visible object matching `t`, in handle order.
+    pub fn find(&self, t: &Template) -> Result<Vec<ObjectHandle>> {
+        self.refresh()?;
+        let cache = rd(&self.cache);
+        let mut found: Vec<ObjectHandle> = cache
+            .objects
+            .values()
+            .filter(|o| self.is_visible(o) && o.matches(t))
+            .map(|o| o.handle)
+            .collect();
+        found.sort_unstable();
+        Ok(found)
+    }
+
+    /// Store a new object: sealed in the store when CKA_TOKEN is TRUE, else in memory
+    /// owned by session `owner`.
+    pub fn insert(&self, owner: SessionHandle, new: NewObject) -> Result<Arc<Object>> {
+        if !new.public.flag(ck::CKA_TOKEN) {
+            let h = self.next_handle();
+            let obj = Arc::new(Object::session(h, owner, new.kind, new.public, new.secret));
+            wr(&self.cache).objects.insert(h, obj.clone());
+            return Ok(obj);
+        }
+        let has_secret = !new.secret.as_slice().is_empty();
+        let mk = if has_secret {
+            Some(self.master_key().ok_or_else(not_logged_in)?)
+        } else {
+            None
+        };
+        let id = self
+            .store
+            .insert(mk.as_deref(), new.public.as_slice(), new.secret.as_slice())?;
+        let mut cache = wr(&self.cache);
+        // A concurrent refresh may have met the new row already: keep its handle.
+        let h = match cache.by_id.get(&id) {
+            Some(e) => e.handle,
+            None => self.next_handle(),
+        };
+        let version = cache.bump();
+        cache.by_id.insert(id, Entry { handle: h, version });
+        let obj = Arc::new(Object::token(h, id, new.kind, new.public, has_secret));
+        cache.objects.insert(h, obj.clone());
+        Ok(obj)
+    }
+
+    /// Give `obj` new public attributes (C_SetAttributeValue).
+    pub fn replace(&self, obj: &Object, public: Attrs) -> Result<()> {
+        if let Origin::Token(id) = obj.origin {
+            let bound_changed = BOUND_ATTRIBUTES
+                .iter()
+                .any(|ty| obj.get(*ty) != public.get(*ty));
+            let mk = match self.master_key() {
+                None if obj.has_secret() && bound_changed => return Err(not_logged_in()),
+                mk => mk,
+            };
+            self.store.update(mk.as_deref(), id, public.as_slice())?;
+        }
+        let mut cache = wr(&self.cache);
+        if cache.objects.contains_key(&obj.handle) {
+            if let Origin::Token(id) = obj.origin {
+                let version = cache.bump();
+                cache.by_id.insert(
+                    id,
+                    Entry {
+                        handle: obj.handle,
+                        version,
+                    },
+                );
+            }
+            cache
+                .objects
+                .insert(obj.handle, Arc::new(obj.with_public(public)));
+        }
+        drop(cache);
+        self.evict_keys(&[obj.handle]);
+        Ok(())
+    }
+
+    pub fn remove(&self, obj: &Object) -> Result<()> {
+        if let Origin::Token(id) = obj.origin {
+            self.store.delete(id)?;
+        }
+        let mut cache = wr(&self.cache);
+        if let Origin::Token(id) = obj.origin {
+            cache.by_id.remove(&id);
+            let version = cache.bump();
+            cache.deleted.insert(id, version);
+        }
+        cache.objects.remove(&obj.handle);
+        drop(cache);
+        self.evict_keys(&[obj.handle]);
+        Ok(())
+    }
+
+    /// Drop the session objects of a closing session.
+    pub fn remove_session_objects(&self, owner: SessionHandle) {
+        let mut cache = wr(&self.cache);
+        let doomed: Vec<ObjectHandle> = cache
+            .objects
+            .values()
+            .filter(|o| o.origin == Origin::Session(owner))
+            .map(|o| o.handle)
+            .collect();
+        for h in &doomed {
+            cache.objects.remove(h);
+        }
+        drop(cache);
+        self.evict_keys(&doomed);
+    }
+
+    /// The secret attributes of `obj` (unsealed for token objects: not for the hot path).
+    pub fn secret_of(&self, obj: &Object) -> Result<Attrs> {
+        match obj.origin {
+            Origin::Session(_) => Ok(obj.session_secret().cloned().unwrap_or_default()),
+            Origin::Token(_) if !obj.has_secret() => Ok(Attrs::default()),
+            Origin::Token(id) => {
+                let mk = self.master_key().ok_or_else(not_logged_in)?;
+                Ok(Attrs::from_vec(self.store.unseal(&mk, id)?))
+            }
+        }
+    }
+
+    /// Parsed key material of a key object, cached until logout or a change of the object.
+    pub fn key_material(&self, obj: &Object) -> Result<Arc<KeyMaterial>> {
+        let epoch = {
+            let keys = rd(&self.keys);
+            if let Some(k) = keys.keys.get(&obj.handle) {
+                return Ok(k.clone());
+            }
+            keys.epoch
+        };
+        let Some(key_type) = obj.key_type() else {
+            return err(
+                ErrorKind::KeyHandleInvalid,
+                format!("object {} is not a key", obj.handle),
+            );
+        };
+        let secret = self.secret_of(obj)?;
+        let material = Arc::new(keys::load(
+            obj.class(),
+            key_type,
+            &Combined {
+                public: obj.public(),
+                secret: &secret,
+            },
+        )?);
+        let mut keys = wr(&self.keys);
+        if keys.epoch == epoch {
+            keys.keys.insert(obj.handle, material.clone());
+        }
+        Ok(material)
+    }
+}
