@@ -389,7 +389,7 @@ impl SeededKey for MlDsaKey {
             )
         })?;
         let seed = Zeroizing::new(seed);
-        let xi = Array::from(*seed);
+        let xi = Zeroizing::new(Array::from(*seed));
         let sk = for_set!(set, P, wrap => wrap(ExpandedSigningKey::<P>::from_seed(&xi)));
         Ok(Self::private(set, sk, Some(seed)))
     }

@@ -244,11 +244,11 @@ impl SeededKey for MlKemKey {
             seed.try_into()
                 .map_err(|_| length_error(set, "seed (d‖z)", SEED_LEN, seed.len()))?,
         );
-        let a = Array::from(*seed);
+        let a = Zeroizing::new(Array::from(*seed));
         let dk = match set {
-            MlKemSet::MlKem512 => Dk::K512(Box::new(DecapsulationKey::from_seed(a))),
-            MlKemSet::MlKem768 => Dk::K768(Box::new(DecapsulationKey::from_seed(a))),
-            MlKemSet::MlKem1024 => Dk::K1024(Box::new(DecapsulationKey::from_seed(a))),
+            MlKemSet::MlKem512 => Dk::K512(Box::new(DecapsulationKey::from_seed(*a))),
+            MlKemSet::MlKem768 => Dk::K768(Box::new(DecapsulationKey::from_seed(*a))),
+            MlKemSet::MlKem1024 => Dk::K1024(Box::new(DecapsulationKey::from_seed(*a))),
         };
         Ok(Self::private(set, dk))
     }

@@ -6,6 +6,7 @@ use super::params::{MechParam, MechType, Mechanism};
 use super::{SignOp, VerifyOp};
 use crate::error::{err, Error, ErrorKind, Result};
 use cryptoki_sys as ck;
+use der::oid::AssociatedOid;
 use der::Encode;
 use pkcs8::ObjectIdentifier;
 use sha2::Digest;
@@ -44,23 +45,23 @@ impl PreHash {
         }
     }
 
-    /// The NIST hash algorithm identifier (2.16.840.1.101.3.4.2.x) that M' carries.
+    /// The NIST hash algorithm identifier (2.16.840.1.101.3.4.2.x) that M' carries: the
+    /// digest crates' own, and the two SHAKE arcs the XOF crate does not declare.
     fn oid(self) -> ObjectIdentifier {
-        let s = match self {
-            PreHash::Sha256 => "2.16.840.1.101.3.4.2.1",
-            PreHash::Sha384 => "2.16.840.1.101.3.4.2.2",
-            PreHash::Sha512 => "2.16.840.1.101.3.4.2.3",
-            PreHash::Sha224 => "2.16.840.1.101.3.4.2.4",
-            PreHash::Sha512_224 => "2.16.840.1.101.3.4.2.5",
-            PreHash::Sha512_256 => "2.16.840.1.101.3.4.2.6",
-            PreHash::Sha3_224 => "2.16.840.1.101.3.4.2.7",
-            PreHash::Sha3_256 => "2.16.840.1.101.3.4.2.8",
-            PreHash::Sha3_384 => "2.16.840.1.101.3.4.2.9",
-            PreHash::Sha3_512 => "2.16.840.1.101.3.4.2.10",
-            PreHash::Shake128 => "2.16.840.1.101.3.4.2.11",
-            PreHash::Shake256 => "2.16.840.1.101.3.4.2.12",
-        };
-        ObjectIdentifier::new_unwrap(s)
+        match self {
+            PreHash::Sha224 => sha2::Sha224::OID,
+            PreHash::Sha256 => sha2::Sha256::OID,
+            PreHash::Sha384 => sha2::Sha384::OID,
+            PreHash::Sha512 => sha2::Sha512::OID,
+            PreHash::Sha512_224 => sha2::Sha512_224::OID,
+            PreHash::Sha512_256 => sha2::Sha512_256::OID,
+            PreHash::Sha3_224 => sha3::Sha3_224::OID,
+            PreHash::Sha3_256 => sha3::Sha3_256::OID,
+            PreHash::Sha3_384 => sha3::Sha3_384::OID,
+            PreHash::Sha3_512 => sha3::Sha3_512::OID,
+            PreHash::Shake128 => const { ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.11") },
+            PreHash::Shake256 => const { ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.12") },
+        }
     }
 
     /// The hash a CK_HASH_SIGN_ADDITIONAL_CONTEXT names by its digest mechanism. PKCS#11 has
