@@ -1,5 +1,5 @@
 //! ML-DSA (FIPS 204) for CKK_ML_DSA: key pair generation, CKM_ML_DSA, CKM_HASH_ML_DSA and
-//! CKM_HASH_ML_DSA_<hash> signatures, key import checks (seed ξ, expanded key, or both) and
+//! `CKM_HASH_ML_DSA_<hash>` signatures, key import checks (seed ξ, expanded key, or both) and
 //! PKCS#8. Every variant signs μ = H(tr‖M') computed here while the message streams in, so a
 //! multi-part operation never buffers the message; expanded keys are checked before use.
 

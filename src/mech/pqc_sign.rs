@@ -173,7 +173,7 @@ pub enum Input {
     Pure,
     /// CKM_HASH_ML_DSA / CKM_HASH_SLH_DSA: the caller's PH(M), hash named by the parameter.
     PreHashed(PreHash),
-    /// CKM_HASH_*_<hash>: the token computes PH(M) from the message.
+    /// `CKM_HASH_*_<hash>`: the token computes PH(M) from the message.
     HashOnToken(PreHash),
 }
 

@@ -1,5 +1,5 @@
 //! SLH-DSA (FIPS 205) for CKK_SLH_DSA, all twelve parameter sets: key pair generation,
-//! CKM_SLH_DSA, CKM_HASH_SLH_DSA and CKM_HASH_SLH_DSA_<hash> signatures, import checks and
+//! CKM_SLH_DSA, CKM_HASH_SLH_DSA and `CKM_HASH_SLH_DSA_<hash>` signatures, import checks and
 //! PKCS#8 (the raw 4n-byte key). SLH-DSA reads the message twice, so a signature operation
 //! buffers M'; an imported private key must reproduce its own PK.root.
 
