@@ -562,3 +562,21 @@ fn wycheproof_verification() {
         kit::assert_counts(&file, t, valid, invalid);
     }
 }
+
+#[test]
+fn a_pkcs8_v2_public_key_must_belong_to_its_private_key() {
+    use der::{Decode, Encode};
+    let set = MlDsaSet::MlDsa44;
+    let (key, _) = import_private(set, Some(&[8; SEED_LEN]), None).unwrap();
+    let (other, _) = import_private(set, Some(&[9; SEED_LEN]), None).unwrap();
+    let v1 = keys::to_pkcs8(&key).unwrap();
+    let with_public = |pk: &[u8]| {
+        let mut info = pkcs8::PrivateKeyInfoRef::from_der(&v1).unwrap();
+        info.public_key = Some(der::asn1::BitStringRef::from_bytes(pk).unwrap());
+        info.to_der().unwrap()
+    };
+    let (_, attrs) = keys::from_pkcs8(&with_public(ml_dsa(&key).public_bytes())).unwrap();
+    assert_eq!(attr(&attrs, ck::CKA_SEED), Some(&[8u8; SEED_LEN][..]));
+    let e = keys::from_pkcs8(&with_public(ml_dsa(&other).public_bytes())).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WrappedKeyInvalid);
+}
