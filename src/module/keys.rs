@@ -3,7 +3,7 @@
 //! merged with the caller's under the object declarations; nothing unextractable leaves.
 
 use super::keyuse::{mechanism_for, use_key, DECAPSULATE, DERIVE, ENCAPSULATE, UNWRAP, WRAP};
-use super::objects::kind_of_template;
+use super::objects::{key_size_as, kind_of_template};
 use super::{Module, ObjectHandle, Output, SessionHandle};
 use crate::attr::{Attr, Template};
 use crate::error::{err, Error, ErrorKind, Result};
@@ -281,9 +281,12 @@ impl Module {
         if class == Some(ck::CKO_SECRET_KEY) {
             let draft = early_draft
                 .ok_or_else(|| Error::new(ErrorKind::General, "secret-key draft missing"))?;
-            return self.insert_secret(&s, draft, t, bytes, Provenance::imported());
+            return self
+                .insert_secret(&s, draft, t, bytes, Provenance::imported())
+                .map_err(key_size_as(ErrorKind::WrappedKeyInvalid));
         }
-        let (key_type, key) = keys::from_pkcs8(&bytes)?;
+        let (key_type, key) =
+            keys::from_pkcs8(&bytes).map_err(key_size_as(ErrorKind::WrappedKeyInvalid))?;
         let draft = match early_draft {
             Some(d) if d.kind.sub == Some(key_type) => d,
             Some(_) => {

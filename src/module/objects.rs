@@ -4,7 +4,7 @@
 
 use super::{AttrAnswer, AttrRequest, Module, ObjectHandle, SessionHandle};
 use crate::attr::Template;
-use crate::error::{err, ErrorKind, Result};
+use crate::error::{err, Error, ErrorKind, Result};
 use crate::mech::keys;
 use crate::object::schema;
 use crate::object::template::{self, Draft, NewObject, Op, Provenance};
@@ -19,6 +19,15 @@ fn sized(v: &[u8], cap: Option<usize>) -> AttrAnswer {
         None => AttrAnswer::Len(v.len()),
         Some(c) if c >= v.len() => AttrAnswer::Value(Zeroizing::new(v.to_vec())),
         Some(_) => AttrAnswer::TooSmall,
+    }
+}
+
+/// Key material of the wrong size is a bad attribute value to C_CreateObject and a bad
+/// wrapped key to C_UnwrapKey: neither function reports CKR_KEY_SIZE_RANGE.
+pub(super) fn key_size_as(kind: ErrorKind) -> impl Fn(Error) -> Error {
+    move |e| match e.kind() {
+        ErrorKind::KeySizeRange => Error::new(kind, e.message()),
+        _ => e,
     }
 }
 
@@ -80,7 +89,8 @@ impl Module {
         self.check_create(&s, &draft)?;
         let new = match (kind.is_key(), kind.sub) {
             (true, Some(key_type)) => {
-                let key = keys::check_import(kind.class, key_type, t)?;
+                let key = keys::check_import(kind.class, key_type, t)
+                    .map_err(key_size_as(ErrorKind::AttributeValueInvalid))?;
                 draft.finish_key(t, key, Provenance::imported())
             }
             _ => draft.into_object(Attrs::default()),

@@ -653,6 +653,12 @@ fn message_based_gcm_with_generated_ivs() {
     // Multi-part message: buffered, the whole ciphertext with the last part.
     let mut p3 = msg_params(ck::CKG_GENERATE_RANDOM, vec![0xBB; 12]);
     m.encrypt_message_begin(s, &mut p3, b"hdr").unwrap();
+    // As clients do: ask the length, then pass the part.
+    assert!(matches!(
+        m.encrypt_message_next(s, &mut p3, b"part one, ", false, None)
+            .unwrap(),
+        Output::Len(0)
+    ));
     assert!(data(
         m.encrypt_message_next(s, &mut p3, b"part one, ", false, Some(64))
             .unwrap()
@@ -691,6 +697,8 @@ fn message_based_gcm_with_generated_ivs() {
     // The failed message ended; the operation goes on.
     let p3d = as_given(&p3);
     m.decrypt_message_begin(s, &p3d, b"hdr").unwrap();
+    m.decrypt_message_next(s, &p3d, &c3[..5], false, None)
+        .unwrap();
     m.decrypt_message_next(s, &p3d, &c3[..5], false, Some(64))
         .unwrap();
     assert_eq!(
@@ -958,4 +966,51 @@ fn rsa_and_ed25519_pairs_sign_and_hide_their_private_parts() {
     let sig = data(m.sign(s, b"ed", Some(64)).unwrap());
     m.verify_init(s, &mech(ck::CKM_EDDSA), epub).unwrap();
     m.verify(s, b"ed", &sig).unwrap();
+}
+
+#[test]
+fn wrong_size_key_material_is_a_bad_value_or_a_bad_wrapped_key() {
+    let (m, _b) = ready_with(lax());
+    let s = user_session(&m);
+    let aes15 = tpl(vec![
+        Attr::ulong(ck::CKA_CLASS, ck::CKO_SECRET_KEY),
+        Attr::ulong(ck::CKA_KEY_TYPE, ck::CKK_AES),
+        Attr::new(ck::CKA_VALUE, vec![7u8; 15]),
+    ]);
+    assert_eq!(
+        kind(m.create_object(s, &aes15)),
+        ErrorKind::AttributeValueInvalid
+    );
+    // 24 bytes wrapped, unwrapped as AES-128 by CKA_VALUE_LEN: fine; as 20 bytes: not AES.
+    let wrapper = aes(&m, s, vec![]);
+    let generic = m
+        .create_object(
+            s,
+            &tpl(vec![
+                Attr::ulong(ck::CKA_CLASS, ck::CKO_SECRET_KEY),
+                Attr::ulong(ck::CKA_KEY_TYPE, ck::CKK_GENERIC_SECRET),
+                Attr::bool(ck::CKA_EXTRACTABLE, true),
+                Attr::new(ck::CKA_VALUE, vec![1u8; 24]),
+            ]),
+        )
+        .unwrap();
+    let kw = mech(ck::CKM_AES_KEY_WRAP);
+    let wrapped = data(m.wrap_key(s, &kw, wrapper, generic, Some(64)).unwrap());
+    let as_aes = |len| {
+        tpl(vec![
+            Attr::ulong(ck::CKA_CLASS, ck::CKO_SECRET_KEY),
+            Attr::ulong(ck::CKA_KEY_TYPE, ck::CKK_AES),
+            Attr::ulong(ck::CKA_VALUE_LEN, len),
+        ])
+    };
+    m.unwrap_key(s, &kw, wrapper, &wrapped, &as_aes(16))
+        .unwrap();
+    assert_eq!(
+        kind(m.unwrap_key(s, &kw, wrapper, &wrapped, &as_aes(20))),
+        ErrorKind::WrappedKeyInvalid
+    );
+    assert_eq!(
+        kind(m.unwrap_key(s, &kw, wrapper, &wrapped, &as_aes(32))),
+        ErrorKind::TemplateInconsistent
+    );
 }

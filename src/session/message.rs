@@ -239,14 +239,17 @@ impl MessageOp {
                     "the message's output is waiting: repeat the last call",
                 );
             }
-            msg.buf.extend_from_slice(data);
             let ivt = IvTag {
                 iv: msg.iv.clone(),
                 tag: Vec::new(),
             };
+            // A length query takes nothing in: the real call that follows brings the part.
             let out = match cap {
                 None => Output::Len(0),
-                Some(_) => Output::Data(Zeroizing::new(Vec::new())),
+                Some(_) => {
+                    msg.buf.extend_from_slice(data);
+                    Output::Data(Zeroizing::new(Vec::new()))
+                }
             };
             return Ok((out, ivt));
         }
