@@ -6,7 +6,8 @@ use super::info::{key_info, KeyInfo};
 use super::view::Obj;
 use super::Manager;
 use crate::error::{Error, ErrorKind, Result};
-use crate::mech::{ec, eddsa::EdKey, keys, rsa::RsaKey, KeyMaterial};
+use crate::mech::pqc_keys::PqKey;
+use crate::mech::{ec, eddsa::EdKey, keys, pqc_encoding, rsa::RsaKey, KeyMaterial};
 use crate::object::vendor::VersionState;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use cryptoki_sys as ck;
@@ -98,15 +99,28 @@ fn encode(o: &Obj) -> Result<(Vec<u8>, Vec<u8>, Value)> {
             let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": b64(&raw)});
             Ok((spki, raw, jwk))
         }
-        other => encode_pq(o, &other),
+        other => encode_pq(&other),
     }
 }
 
 /// Post-quantum public keys: the LAMPS SubjectPublicKeyInfo and the AKP JWK of the JOSE/COSE
 /// drafts (`alg` names the parameter set, `pub` carries the raw key).
-fn encode_pq(o: &Obj, _k: &KeyMaterial) -> Result<(Vec<u8>, Vec<u8>, Value)> {
-    let _ = o;
-    Err(unsupported("post-quantum"))
+fn encode_pq(k: &KeyMaterial) -> Result<(Vec<u8>, Vec<u8>, Value)> {
+    fn akp<K: PqKey>(k: &K, alg: &str) -> Result<(Vec<u8>, Vec<u8>, Value)> {
+        if k.is_private() {
+            return Err(Error::new(ErrorKind::General, "expected a public key"));
+        }
+        let raw = k.public_bytes().to_vec();
+        let spki = pqc_encoding::spki_der(K::KEY_TYPE, k.parameter_set(), &raw)?;
+        let jwk = json!({"kty": "AKP", "alg": alg, "pub": b64(&raw)});
+        Ok((spki, raw, jwk))
+    }
+    match k {
+        KeyMaterial::MlDsa(k) => akp(k, k.set().name()),
+        KeyMaterial::MlKem(k) => akp(k, k.set().name()),
+        KeyMaterial::SlhDsa(k) => akp(k, k.set().name()),
+        _ => Err(unsupported("these")),
+    }
 }
 
 impl Manager<'_> {

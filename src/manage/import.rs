@@ -10,6 +10,7 @@ use super::meta::{KeyMeta, RotationPolicy};
 use super::Manager;
 use crate::attr::{Attr, Template};
 use crate::error::{Error, ErrorKind, Result};
+use crate::mech::pqc_keys::PqKey;
 use crate::mech::{ec, eddsa::EdKey, keys, rsa::RsaKey, KeyAttrs, KeyMaterial};
 use crate::object::vendor::{KeyState, Purpose};
 use crate::object::Attrs;
@@ -148,6 +149,8 @@ struct Jwk {
     dq: Option<Zeroizing<String>>,
     qi: Option<Zeroizing<String>>,
     k: Option<Zeroizing<String>>,
+    #[serde(rename = "priv")]
+    private: Option<Zeroizing<String>>,
 }
 
 fn b64(field: &str, v: Option<&str>) -> Result<Zeroizing<Vec<u8>>> {
@@ -219,17 +222,43 @@ fn jwk(data: &[u8]) -> Result<Parsed> {
                 vec![Attr::new(ck::CKA_VALUE, get("k", &j.k)?.to_vec())],
             )
         }
+        "AKP" => {
+            // draft-ietf-cose-dilithium / jose-pqc-kem: `priv` is the FIPS seed (ML-DSA,
+            // ML-KEM) or the private key (SLH-DSA).
+            let alg = j.alg.as_deref().unwrap_or_default();
+            let found = algorithms::ALGORITHMS.iter().find_map(|a| match a.shape {
+                algorithms::Shape::Pair(_, kt, KeyParam::ParameterSet(set))
+                    if a.name.eq_ignore_ascii_case(alg) =>
+                {
+                    Some((kt, set))
+                }
+                _ => None,
+            });
+            let Some((key_type, set)) = found else {
+                return Err(bad_input(format!("AKP algorithm `{alg}` is not supported")));
+            };
+            let part = if key_type == ck::CKK_SLH_DSA {
+                ck::CKA_VALUE
+            } else {
+                ck::CKA_SEED
+            };
+            (
+                ck::CKO_PRIVATE_KEY,
+                key_type,
+                vec![
+                    Attr::ulong(ck::CKA_PARAMETER_SET, set),
+                    Attr::new(part, get("priv", &j.private)?.to_vec()),
+                ],
+            )
+        }
         other => {
             return Err(bad_input(format!(
-                "JWK key type `{other}` is not supported: use RSA, EC, OKP (Ed25519) or oct"
+                "JWK key type `{other}` is not supported: use RSA, EC, OKP (Ed25519), AKP or oct"
             )))
         }
     };
-    if class == ck::CKO_PRIVATE_KEY
-        && attrs
-            .iter()
-            .all(|a| a.ty != ck::CKA_VALUE && a.ty != ck::CKA_PRIVATE_EXPONENT)
-    {
+    let private_part = [ck::CKA_VALUE, ck::CKA_PRIVATE_EXPONENT, ck::CKA_SEED];
+    if class == ck::CKO_PRIVATE_KEY && !attrs.iter().any(|a| private_part.contains(&a.ty)) {
         return Err(bad_input(
             "the JWK has no private part: only private keys are imported",
         ));
@@ -273,6 +302,9 @@ fn public_of(key_type: ck::CK_KEY_TYPE, private: &KeyAttrs) -> Result<KeyAttrs> 
             ),
             Attr::new(ck::CKA_EC_POINT, k.verifying_key().as_bytes().to_vec()),
         ],
+        KeyMaterial::MlDsa(k) => pq_public(&k),
+        KeyMaterial::MlKem(k) => pq_public(&k),
+        KeyMaterial::SlhDsa(k) => pq_public(&k),
         _ => {
             return Err(Error::new(
                 ErrorKind::FunctionNotSupported,
@@ -281,6 +313,14 @@ fn public_of(key_type: ck::CK_KEY_TYPE, private: &KeyAttrs) -> Result<KeyAttrs> 
         }
     };
     keys::check_import(ck::CKO_PUBLIC_KEY, key_type, &Template::new(t)?)
+}
+
+/// The public key attributes of a post-quantum private key.
+fn pq_public<K: PqKey>(k: &K) -> Vec<Attr> {
+    vec![
+        Attr::ulong(ck::CKA_PARAMETER_SET, k.parameter_set()),
+        Attr::new(ck::CKA_VALUE, k.public_bytes().to_vec()),
+    ]
 }
 
 /// The key parameter that picks the algorithm of an imported pair.

@@ -351,3 +351,98 @@ fn envelopes_name_their_version_bind_their_context_and_survive_rotation() {
         ErrorKind::KeyFunctionNotPermitted
     );
 }
+
+#[test]
+fn post_quantum_keys_sign_encapsulate_import_and_export() {
+    let f = Fixture::new();
+    // ML-DSA-65 is the signing default.
+    let mut req = request("docs", Purpose::Signing, "");
+    req.algorithm = None;
+    f.manager().generate(&req).unwrap();
+    let mgr = f.manager();
+    let info = mgr.show("docs").unwrap();
+    assert_eq!(
+        (info.algorithm.as_str(), info.is_post_quantum),
+        ("ml-dsa-65", true)
+    );
+    let (_, sig1) = mgr.sign("docs", None, MSG).unwrap();
+    assert_eq!(sig1.len(), 3309);
+    mgr.rotate("docs").unwrap();
+    assert_eq!(mgr.verify("docs", Some(1), MSG, &sig1).unwrap(), 1);
+    assert_eq!(
+        kind(mgr.sign("docs", Some(1), MSG)),
+        ErrorKind::KeyLifecycle
+    );
+    let (v, sig2) = mgr.sign("docs", None, MSG).unwrap();
+    assert_eq!(mgr.verify("docs", Some(v), MSG, &sig2).unwrap(), 2);
+    assert_eq!(
+        kind(mgr.verify("docs", Some(1), MSG, &sig2)),
+        ErrorKind::SignatureInvalid
+    );
+    let e = mgr.export_public("docs", Some(1)).unwrap();
+    let parsed = crate::mech::pqc_encoding::parse_spki(&e.spki).unwrap();
+    assert_eq!(
+        (parsed.key_type, parsed.parameter_set),
+        (ck::CKK_ML_DSA, ck::CKP_ML_DSA_65)
+    );
+    assert_eq!(parsed.public, e.raw);
+    assert_eq!(e.raw.len(), 1952);
+    assert_eq!(
+        (e.jwk["kty"].as_str(), e.jwk["alg"].as_str()),
+        (Some("AKP"), Some("ML-DSA-65"))
+    );
+
+    // ML-KEM-768 envelopes.
+    f.generate("vault", Purpose::Encryption, "ml-kem-768");
+    let env = mgr.encrypt("vault", b"quantum-safe", b"ctx").unwrap();
+    assert_eq!(
+        &mgr.open(&env, b"ctx", &[Kind::File]).unwrap().1[..],
+        b"quantum-safe"
+    );
+    assert_eq!(
+        kind(mgr.open(&env, b"other", &[Kind::File])),
+        ErrorKind::EncryptedDataInvalid
+    );
+    mgr.rotate("vault").unwrap();
+    assert_eq!(
+        &mgr.open(&env, b"ctx", &[Kind::File]).unwrap().1[..],
+        b"quantum-safe"
+    );
+    assert_eq!(
+        mgr.export_public("vault", None).unwrap().jwk["alg"],
+        "ML-KEM-768"
+    );
+
+    // SLH-DSA signs too.
+    f.generate("archive", Purpose::Signing, "slh-dsa-sha2-128f");
+    let (_, sig) = mgr.sign("archive", None, MSG).unwrap();
+    mgr.verify("archive", None, MSG, &sig).unwrap();
+
+    // BYOK: an ML-DSA-44 key made elsewhere, as PKCS#8 and as an AKP JWK.
+    let (der, public, private) = outside_pair(
+        ck::CKM_ML_DSA_KEY_PAIR_GEN,
+        vec![Attr::ulong(ck::CKA_PARAMETER_SET, ck::CKP_ML_DSA_44)],
+    );
+    mgr.import(&import_req("byok", ImportFormat::Der, &der))
+        .unwrap();
+    let want = public.iter().find(|a| a.ty == ck::CKA_VALUE).unwrap();
+    assert_eq!(
+        mgr.export_public("byok", None).unwrap().raw,
+        want.value.to_vec()
+    );
+    assert_eq!(mgr.show("byok").unwrap().algorithm, "ml-dsa-44");
+    let seed = private
+        .secret
+        .iter()
+        .find(|a| a.ty == ck::CKA_SEED)
+        .unwrap();
+    let jwk = serde_json::json!({"kty": "AKP", "alg": "ML-DSA-44", "priv": Base64UrlUnpadded::encode_string(&seed.value)}).to_string();
+    mgr.import(&import_req("byok-jwk", ImportFormat::Jwk, jwk.as_bytes()))
+        .unwrap();
+    assert_eq!(
+        mgr.export_public("byok-jwk", None).unwrap().raw,
+        want.value.to_vec()
+    );
+    let (_, sig) = mgr.sign("byok-jwk", None, MSG).unwrap();
+    mgr.verify("byok", None, MSG, &sig).unwrap();
+}
