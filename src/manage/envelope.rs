@@ -162,10 +162,16 @@ impl Manager<'_> {
         let view = snap.key(name)?;
         let meta = view.meta().clone();
         if !purposes.contains(&meta.purpose) {
-            return Err(Error::new(
+            let e = Error::new(
                 ErrorKind::KeyFunctionNotPermitted,
                 format!("key `{name}` is a {} key: it cannot {what}", meta.purpose),
-            ));
+            );
+            return self.audited_read(
+                &format!("use:{}", what.replace(' ', "-")),
+                Some(name),
+                version,
+                || Err(e),
+            );
         }
         let version = match version {
             Some(v) => view.version(v)?.meta.version,

@@ -151,6 +151,24 @@ impl<'m> Manager<'m> {
         }
     }
 
+    /// Run a read-only operation; a refusal (not a plain failure) is audited.
+    pub(crate) fn audited_read<T>(
+        &self,
+        action: &str,
+        key: Option<&str>,
+        version: Option<u32>,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let r = f();
+        if let Err(e) = &r {
+            if e.exit_code() == 2 && e.kind() != ErrorKind::KeyLifecycle {
+                // Lifecycle refusals are audited where the module refuses them.
+                self.record_failure(action, key, version, e);
+            }
+        }
+        r
+    }
+
     /// Prepare a change from a fresh reading of the token and commit it with its audit
     /// entry in one transaction; if another process changed the token meanwhile, prepare
     /// it again. A refusal is audited too.
