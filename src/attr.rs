@@ -109,9 +109,11 @@ pub fn decode_ulong(ty: AttrType, v: &[u8]) -> Result<ck::CK_ULONG> {
 }
 
 /// The attribute types whose values are arrays of CK_ATTRIBUTE (they hold pointers and
-/// cannot be carried as plain bytes); the C ABI refuses them in templates.
+/// cannot be carried as plain bytes); the C ABI refuses them in templates. pqhsm's own
+/// vendor attributes (`CKA_VENDOR_DEFINED | 0x5051_0000 + n`) have the CKF_ARRAY_ATTRIBUTE
+/// bit in their number but plain byte values.
 pub fn is_array_attribute(ty: AttrType) -> bool {
-    ty & ck::CKF_ARRAY_ATTRIBUTE != 0
+    ty & ck::CKF_ARRAY_ATTRIBUTE != 0 && !crate::object::schema::is_pqhsm_attribute(ty)
 }
 
 #[cfg(test)]
@@ -125,6 +127,15 @@ mod tests {
             Attr::bool(ck::CKA_TOKEN, false),
         ]);
         assert_eq!(t.unwrap_err().kind(), ErrorKind::TemplateInconsistent);
+    }
+
+    #[test]
+    fn vendor_attributes_are_plain_bytes_despite_their_number() {
+        assert!(is_array_attribute(ck::CKA_WRAP_TEMPLATE));
+        let version = crate::object::vendor::CKA_PQHSM_KEY_VERSION;
+        assert_ne!(version & ck::CKF_ARRAY_ATTRIBUTE, 0);
+        assert!(!is_array_attribute(version));
+        assert!(!is_array_attribute(ck::CKA_LABEL));
     }
 
     #[test]
