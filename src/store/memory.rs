@@ -46,6 +46,23 @@ struct Inner {
     audit: Vec<AuditRow>,
 }
 
+impl Inner {
+    /// Store a new object under the next id.
+    fn put(&mut self, public: &[Attr], secret: &[Attr]) -> ObjectId {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.objects.insert(
+            id,
+            StoredObj {
+                public: public.to_vec(),
+                secret: secret.to_vec(),
+                binding: binding_of(public),
+            },
+        );
+        id
+    }
+}
+
 /// See the module comment.
 pub struct MemoryStore {
     serial: String,
@@ -256,18 +273,8 @@ impl Store for MemoryStore {
                 None => return err(ErrorKind::UserNotLoggedIn, "sealing needs the master key"),
             }
         }
-        let id = g.next_id;
-        g.next_id += 1;
         g.generation += 1;
-        g.objects.insert(
-            id,
-            StoredObj {
-                public: public.to_vec(),
-                secret: secret.to_vec(),
-                binding: binding_of(public),
-            },
-        );
-        Ok(id)
+        Ok(g.put(public, secret))
     }
 
     fn update(&self, mk: Option<&MasterKey>, id: ObjectId, public: &[Attr]) -> Result<()> {
@@ -372,19 +379,7 @@ impl Store for MemoryStore {
         let mut ids = Vec::new();
         for change in changes {
             match *change {
-                Change::Insert { public, secret } => {
-                    let id = g.next_id;
-                    g.next_id += 1;
-                    g.objects.insert(
-                        id,
-                        StoredObj {
-                            public: public.to_vec(),
-                            secret: secret.to_vec(),
-                            binding: binding_of(public),
-                        },
-                    );
-                    ids.push(id);
-                }
+                Change::Insert { public, secret } => ids.push(g.put(public, secret)),
                 Change::Update { id, public } => {
                     if let Some(o) = g.objects.get_mut(&id) {
                         o.public = public.to_vec();

@@ -13,8 +13,6 @@ pub const TEST_CLOCK: &str = "yes-expiry-and-deletion-follow-a-fake-clock";
 
 pub struct Env {
     pub dir: tempfile::TempDir,
-    /// `PQHSM_INSECURE_TEST_NOW` for every command, when set.
-    pub now: Option<String>,
 }
 
 pub struct Ran {
@@ -22,6 +20,13 @@ pub struct Ran {
     pub stdout: String,
     pub stderr: String,
     pub bytes: Vec<u8>,
+}
+
+/// The `pqhsm` command on an `Env`, at the real time or at a test-clock time.
+pub struct Cli<'a> {
+    env: &'a Env,
+    /// `PQHSM_INSECURE_TEST_NOW` for every command, when set.
+    now: Option<String>,
 }
 
 impl Env {
@@ -33,7 +38,7 @@ impl Env {
             "[kdf]\nmemory_kib = 64\niterations = 1\nparallelism = 1\n",
         )
         .unwrap();
-        let env = Env { dir, now: None };
+        let env = Env { dir };
         env.ok(&["token", "init", "--label", "test"]);
         env
     }
@@ -63,12 +68,63 @@ impl Env {
         self.path("pqhsm.toml")
     }
 
-    /// The `pqhsm` command with this environment.
+    /// Commands at the real time.
+    pub fn cli(&self) -> Cli<'_> {
+        Cli {
+            env: self,
+            now: None,
+        }
+    }
+
+    /// Commands that believe it is `now` (the CLI's test clock).
+    pub fn at(&self, now: &str) -> Cli<'_> {
+        Cli {
+            env: self,
+            now: Some(now.to_string()),
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        self.cli().command(args)
+    }
+    pub fn run(&self, args: &[&str]) -> Ran {
+        self.cli().run(args)
+    }
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.cli().ok(args)
+    }
+    pub fn fails(&self, code: i32, args: &[&str]) -> String {
+        self.cli().fails(code, args)
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("pqhsm {args:?} printed no JSON ({e}): {out}"))
+    }
+
+    pub fn states(&self, key: &str) -> Vec<(u64, String)> {
+        self.json(&["keys", "versions", key, "--json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["version"].as_u64().unwrap(),
+                    v["state"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Cli<'_> {
+    /// The `pqhsm` command with this environment (nothing inherited that would change it).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_pqhsm"));
         c.args(args)
-            .env("PQHSM_CONF", self.conf())
-            .env("PQHSM_DATA_DIR", self.data_dir())
+            .env("PQHSM_CONF", self.env.conf())
+            .env("PQHSM_DATA_DIR", self.env.data_dir())
             .env("PQHSM_SO_PIN", SO_PIN)
             .env("PQHSM_PIN", PIN)
             .env_remove("PQHSM_IMPORT_PASSWORD")
@@ -91,8 +147,8 @@ impl Env {
         let r = self.run(args);
         assert_eq!(
             r.code, 0,
-            "pqhsm {args:?} failed:\n{}{}",
-            r.stdout, r.stderr
+            "pqhsm {args:?} (test clock {:?}) failed:\n{}{}",
+            self.now, r.stdout, r.stderr
         );
         r.stdout
     }
@@ -102,71 +158,7 @@ impl Env {
         let r = self.run(args);
         assert_eq!(
             r.code, code,
-            "pqhsm {args:?}: stdout {} stderr {}",
-            r.stdout, r.stderr
-        );
-        r.stderr
-    }
-
-    pub fn json(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.ok(args);
-        serde_json::from_str(&out)
-            .unwrap_or_else(|e| panic!("pqhsm {args:?} printed no JSON ({e}): {out}"))
-    }
-
-    /// The same token seen at another (test) time.
-    pub fn at(&self, now: &str) -> EnvAt<'_> {
-        EnvAt {
-            env: self,
-            now: now.to_string(),
-        }
-    }
-
-    pub fn states(&self, key: &str) -> Vec<(u64, String)> {
-        self.json(&["keys", "versions", key, "--json"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| {
-                (
-                    v["version"].as_u64().unwrap(),
-                    v["state"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-}
-
-/// An `Env` whose commands believe it is `now`.
-pub struct EnvAt<'a> {
-    env: &'a Env,
-    now: String,
-}
-
-impl EnvAt<'_> {
-    pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = self.env.command(args);
-        c.env("PQHSM_INSECURE_TEST_NOW", &self.now)
-            .env("PQHSM_INSECURE_TEST_CLOCK", TEST_CLOCK);
-        c
-    }
-    pub fn run(&self, args: &[&str]) -> Ran {
-        ran(self.command(args).output().expect("run pqhsm"))
-    }
-    pub fn ok(&self, args: &[&str]) -> String {
-        let r = self.run(args);
-        assert_eq!(
-            r.code, 0,
-            "pqhsm {args:?} at {} failed:\n{}{}",
-            self.now, r.stdout, r.stderr
-        );
-        r.stdout
-    }
-    pub fn fails(&self, code: i32, args: &[&str]) -> String {
-        let r = self.run(args);
-        assert_eq!(
-            r.code, code,
-            "pqhsm {args:?} at {}: {}{}",
+            "pqhsm {args:?} (test clock {:?}): stdout {} stderr {}",
             self.now, r.stdout, r.stderr
         );
         r.stderr
