@@ -180,7 +180,7 @@ fn a_client_sees_the_cli_rotate_without_restarting() {
     let active =
         Attribute::VendorDefined((AttributeType::VendorDefined(VERSION_STATE as _), ulong(1)));
     assert_eq!(
-        rv(s.update_attributes(v1, &[active.clone()])),
+        rv(s.update_attributes(v1, std::slice::from_ref(&active))),
         RvError::AttributeReadOnly
     );
     assert_eq!(
