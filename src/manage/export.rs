@@ -126,9 +126,17 @@ fn encode_pq(k: &KeyMaterial) -> Result<(Vec<u8>, Vec<u8>, Value)> {
 impl Manager<'_> {
     /// The public key of version `version` of `name` (None: the active version).
     pub fn export_public(&self, name: &str, version: Option<u32>) -> Result<PublicKey> {
-        self.audited_read("export", Some(name), version, || {
+        let pk = self.audited_read("export", Some(name), version, || {
             self.public_key(name, version)
-        })
+        })?;
+        self.record(
+            "export",
+            Some(name),
+            Some(pk.version),
+            super::audit::Outcome::Ok,
+            "public key",
+        )?;
+        Ok(pk)
     }
 
     fn public_key(&self, name: &str, version: Option<u32>) -> Result<PublicKey> {
