@@ -1,6 +1,7 @@
 //! The `pqhsm` management CLI: argument parsing and one module per command family.
 //! Commands act on tokens through the same core `Module` a PKCS#11 client reaches, so the
-//! CLI and every client see one truth. Nothing here prints a secret.
+//! CLI and every client see one truth. Nothing here prints a secret, except the plaintext
+//! data key `data-key --json` is asked for (files with plaintext are created 0600).
 
 mod audit;
 mod daemon;
