@@ -443,3 +443,60 @@ pub fn assert_parameter_set_not_supported<T>(r: cryptoki::error::Result<T>, what
         other => panic!("{what}: expected CKR_PARAMETER_SET_NOT_SUPPORTED, got {other}"),
     }
 }
+
+/// C_SignInit, C_SignUpdate per part, C_SignFinal.
+pub fn sign_in_parts(s: &Session, m: &Mechanism, key: ObjectHandle, parts: &[&[u8]]) -> Vec<u8> {
+    ck!(s.sign_init(m, key));
+    for p in parts {
+        ck!(s.sign_update(p));
+    }
+    ck!(s.sign_final())
+}
+
+/// Check `sig` on `msg` every way PKCS#11 3.2 offers: C_Verify, C_VerifyUpdate +
+/// C_VerifyFinal, C_VerifySignature, C_VerifySignatureUpdate + C_VerifySignatureFinal
+/// (the multi-part ones with `msg` in three parts).
+pub fn verify_every_way(s: &Session, m: &Mechanism, key: ObjectHandle, msg: &[u8], sig: &[u8]) {
+    let third = msg.len() / 3;
+    let parts = [&msg[..third], &msg[third..2 * third], &msg[2 * third..]];
+    ck!(s.verify(m, key, msg, sig));
+    ck!(s.verify_init(m, key));
+    for p in parts {
+        ck!(s.verify_update(p));
+    }
+    ck!(s.verify_final(sig));
+    ck!(s.verify_signature_init(m, key, sig));
+    ck!(s.verify_signature(msg));
+    ck!(s.verify_signature_init(m, key, sig));
+    for p in parts {
+        ck!(s.verify_signature_update(p));
+    }
+    ck!(s.verify_signature_final());
+}
+
+/// A single-part mechanism (CKM_HASH_ML_DSA, CKM_HASH_SLH_DSA) refuses C_SignUpdate,
+/// C_VerifyUpdate and C_VerifySignatureUpdate with CKR_OPERATION_NOT_INITIALIZED; the
+/// refusal ends the operation, so the next init succeeds and single-part calls work.
+/// Returns the signature made on `input`.
+pub fn check_single_part(s: &Session, m: &Mechanism, kp: KeyPair, input: &[u8]) -> Vec<u8> {
+    use crate::assert_ckr;
+    ck!(s.sign_init(m, kp.private));
+    assert_ckr!(s.sign_update(&input[..1]), OperationNotInitialized);
+    assert_ckr!(s.sign_final(), OperationNotInitialized);
+    let sig = ck!(s.sign(m, kp.private, input));
+
+    ck!(s.verify_init(m, kp.public));
+    assert_ckr!(s.verify_update(&input[..1]), OperationNotInitialized);
+    assert_ckr!(s.verify_final(&sig), OperationNotInitialized);
+    ck!(s.verify(m, kp.public, input, &sig));
+
+    ck!(s.verify_signature_init(m, kp.public, &sig));
+    assert_ckr!(
+        s.verify_signature_update(&input[..1]),
+        OperationNotInitialized
+    );
+    assert_ckr!(s.verify_signature_final(), OperationNotInitialized);
+    ck!(s.verify_signature_init(m, kp.public, &sig));
+    ck!(s.verify_signature(input));
+    sig
+}
