@@ -320,14 +320,19 @@ pub fn public_value(s: &Session, public: ObjectHandle) -> Vec<u8> {
     super::keys::attr_bytes(s, public, AttributeType::Value)
 }
 
+/// CKA_PUBLIC_KEY_INFO: the DER SubjectPublicKeyInfo.
+pub fn public_key_info_der(s: &Session, o: ObjectHandle) -> Vec<u8> {
+    match ck!(s.get_attributes(o, &[AttributeType::PublicKeyInfo])).pop() {
+        Some(Attribute::PublicKeyInfo(v)) => v,
+        other => panic!("CKA_PUBLIC_KEY_INFO of object {o}: got {other:?}"),
+    }
+}
+
 /// The raw public key inside CKA_PUBLIC_KEY_INFO (the SubjectPublicKeyInfo DER), which
 /// private key objects carry too: (algorithm OID, public key).
 pub fn public_key_info(s: &Session, o: ObjectHandle) -> (String, Vec<u8>) {
     use der::Decode;
-    let der = match ck!(s.get_attributes(o, &[AttributeType::PublicKeyInfo])).pop() {
-        Some(Attribute::PublicKeyInfo(v)) => v,
-        other => panic!("CKA_PUBLIC_KEY_INFO of object {o}: got {other:?}"),
-    };
+    let der = public_key_info_der(s, o);
     let info = spki::SubjectPublicKeyInfoRef::from_der(&der).expect("a DER SubjectPublicKeyInfo");
     assert!(
         info.algorithm.parameters.is_none(),
