@@ -14,7 +14,7 @@
 //!
 //! CRITBINOM(n, p, 1 − α) is the least k with P[X ≤ k] ≥ 1 − α for X ~ Binomial(n, p),
 //! computed here from the upper tail in log space (see [`critbinom`]). At α = 2^−30 this gives,
-//! for byte samples: H = 1 → RCT 31, APT 325; H = 7 → RCT 6, APT 20; H = 7.9 → RCT 5, APT 18;
+//! for byte samples: H = 1 → RCT 31, APT 325; H = 7 → RCT 6, APT 23; H = 7.9 → RCT 5, APT 18;
 //! H = 8 → RCT 5, APT 17 (the unit tests hold these against the reference table).
 //!
 //! At H ≈ 7–8 the expected APT count per window is 2–4, so a byte-level APT catches gross
@@ -232,6 +232,8 @@ mod tests {
         (30, 1.0, 31, 325),
         (30, 7.9, 5, 18),
         (30, 8.0, 5, 17),
+        // Not in the reference table; quoted in this module's docs (H of the example config).
+        (30, 7.0, 6, 23),
         (40, 1.0, 41, 337),
         (60, 1.0, 61, 355),
     ];
