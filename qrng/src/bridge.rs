@@ -32,6 +32,9 @@ const CODE_NOT_READY: u8 = 1;
 const CODE_BAD_REQUEST: u8 = 2;
 /// Largest entropy request served at once.
 pub const MAX_REQUEST: usize = 1024;
+/// What a module asks for at once: one conditioned seed's worth of input, so the bridge
+/// spends device entropy only on demand.
+const CLIENT_READ: usize = 128;
 const MAX_CLIENTS: usize = 64;
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_STATUS: usize = 1 << 20;
@@ -151,6 +154,8 @@ impl Drop for BridgeHandle {
             let _ = t.join();
         }
         let _ = std::fs::remove_file(&self.path);
+        // Client threads may outlive the server for a moment; the devices must not.
+        lock(&self.shared.chain).release_all();
     }
 }
 
@@ -296,7 +301,7 @@ impl Source for BridgeSource {
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
-        let want = buf.len().min(MAX_REQUEST);
+        let want = buf.len().min(CLIENT_READ);
         let result = match self.stream.take() {
             Some(s) => Ok(s),
             None => connect(&self.path),

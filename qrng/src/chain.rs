@@ -314,6 +314,13 @@ impl Chain {
         }
     }
 
+    /// Close every device (the bridge is shutting down).
+    pub fn release_all(&mut self) {
+        for slot in &mut self.slots {
+            slot.source.release();
+        }
+    }
+
     /// The next time a quarantined or unreachable source may be retried.
     pub fn next_retry(&self) -> Option<Instant> {
         self.slots.iter().filter_map(|s| s.retry_at).min()

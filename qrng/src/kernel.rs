@@ -68,6 +68,11 @@ pub struct FeedReport {
 /// Feed the kernel from the chain's device sources until `opts.seeds` are delivered.
 /// With no device source available it waits and retries; it never credits OS output.
 pub fn feed(chain: &mut Chain, opts: &FeedOptions) -> io::Result<FeedReport> {
+    if !chain.has_devices() {
+        return Err(io::Error::other(
+            "no device entropy to credit: no device source is configured",
+        ));
+    }
     let pool = if opts.dry_run { None } else { Some(KernelPool::open()?) };
     let mut report = FeedReport::default();
     while opts.seeds.is_none_or(|n| report.seeds < n) {
