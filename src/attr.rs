@@ -17,7 +17,10 @@ pub struct Attr {
 
 impl Attr {
     pub fn new(ty: AttrType, value: impl Into<Vec<u8>>) -> Self {
-        Attr { ty, value: Zeroizing::new(value.into()) }
+        Attr {
+            ty,
+            value: Zeroizing::new(value.into()),
+        }
     }
     pub fn bool(ty: AttrType, v: bool) -> Self {
         Attr::new(ty, encode_bool(v))
@@ -51,7 +54,10 @@ impl Template {
         Ok(Template(attrs))
     }
     pub fn get(&self, ty: AttrType) -> Option<&[u8]> {
-        self.0.iter().find(|a| a.ty == ty).map(|a| a.value.as_slice())
+        self.0
+            .iter()
+            .find(|a| a.ty == ty)
+            .map(|a| a.value.as_slice())
     }
     pub fn has(&self, ty: AttrType) -> bool {
         self.get(ty).is_some()
@@ -80,7 +86,10 @@ pub fn decode_bool(ty: AttrType, v: &[u8]) -> Result<bool> {
         [b] => Ok(*b != ck::CK_FALSE),
         _ => err(
             ErrorKind::AttributeValueInvalid,
-            format!("attribute {ty:#x} must be a CK_BBOOL (1 byte), got {} bytes", v.len()),
+            format!(
+                "attribute {ty:#x} must be a CK_BBOOL (1 byte), got {} bytes",
+                v.len()
+            ),
         ),
     }
 }
@@ -111,15 +120,24 @@ mod tests {
 
     #[test]
     fn duplicate_attributes_are_inconsistent() {
-        let t = Template::new(vec![Attr::bool(ck::CKA_TOKEN, true), Attr::bool(ck::CKA_TOKEN, false)]);
+        let t = Template::new(vec![
+            Attr::bool(ck::CKA_TOKEN, true),
+            Attr::bool(ck::CKA_TOKEN, false),
+        ]);
         assert_eq!(t.unwrap_err().kind(), ErrorKind::TemplateInconsistent);
     }
 
     #[test]
     fn wrong_length_bool_is_invalid() {
         let t = Template::new(vec![Attr::new(ck::CKA_TOKEN, vec![1, 0])]).unwrap();
-        assert_eq!(t.get_bool(ck::CKA_TOKEN).unwrap_err().kind(), ErrorKind::AttributeValueInvalid);
+        assert_eq!(
+            t.get_bool(ck::CKA_TOKEN).unwrap_err().kind(),
+            ErrorKind::AttributeValueInvalid
+        );
         let t = Template::new(vec![Attr::ulong(ck::CKA_CLASS, ck::CKO_SECRET_KEY)]).unwrap();
-        assert_eq!(t.get_ulong(ck::CKA_CLASS).unwrap(), Some(ck::CKO_SECRET_KEY));
+        assert_eq!(
+            t.get_ulong(ck::CKA_CLASS).unwrap(),
+            Some(ck::CKO_SECRET_KEY)
+        );
     }
 }

@@ -107,7 +107,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), needed: None }
+        Error {
+            kind,
+            message: message.into(),
+            needed: None,
+        }
     }
 
     /// An output buffer of `have` bytes cannot hold `needed`; the operation stays active.
@@ -215,8 +219,14 @@ impl Error {
         use ErrorKind::*;
         match self.kind {
             StoreTampered | StoreIo | DeviceMemory | General | HostMemory => 3,
-            KeyFunctionNotPermitted | KeyLifecycle | KeyUnextractable | ActionProhibited
-            | PinIncorrect | PinLocked | UserNotLoggedIn | AttributeSensitive => 2,
+            KeyFunctionNotPermitted
+            | KeyLifecycle
+            | KeyUnextractable
+            | ActionProhibited
+            | PinIncorrect
+            | PinLocked
+            | UserNotLoggedIn
+            | AttributeSensitive => 2,
             _ => 1,
         }
     }

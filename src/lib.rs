@@ -3,6 +3,7 @@
 //! supplies entropy below.
 
 pub mod attr;
+pub mod cli;
 pub mod error;
 pub mod mech;
 pub mod module;

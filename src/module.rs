@@ -127,100 +127,362 @@ pub struct Module {
 #[allow(unused_variables)]
 impl Module {
     /// Load configuration (`PQHSM_CONF` or the embedded default), open every token's store.
-    pub fn new(opts: InitOptions) -> Result<Module> { todo!() }
+    pub fn new(opts: InitOptions) -> Result<Module> {
+        todo!()
+    }
 
     // ----- slots and tokens -----
-    pub fn slot_list(&self, token_present: bool) -> Vec<SlotId> { todo!() }
-    pub fn slot_info(&self, slot: SlotId) -> Result<SlotInfo> { todo!() }
-    pub fn token_info(&self, slot: SlotId) -> Result<TokenInfo> { todo!() }
-    pub fn mechanism_list(&self, slot: SlotId) -> Result<Vec<MechType>> { todo!() }
-    pub fn mechanism_info(&self, slot: SlotId, mech: MechType) -> Result<MechanismInfo> { todo!() }
+    pub fn slot_list(&self, token_present: bool) -> Vec<SlotId> {
+        todo!()
+    }
+    pub fn slot_info(&self, slot: SlotId) -> Result<SlotInfo> {
+        todo!()
+    }
+    pub fn token_info(&self, slot: SlotId) -> Result<TokenInfo> {
+        todo!()
+    }
+    pub fn mechanism_list(&self, slot: SlotId) -> Result<Vec<MechType>> {
+        todo!()
+    }
+    pub fn mechanism_info(&self, slot: SlotId, mech: MechType) -> Result<MechanismInfo> {
+        todo!()
+    }
     /// C_InitToken: (re)initialise the token in `slot` with an SO PIN and a 32-char label.
-    pub fn init_token(&self, slot: SlotId, so_pin: &[u8], label: &str) -> Result<()> { todo!() }
+    pub fn init_token(&self, slot: SlotId, so_pin: &[u8], label: &str) -> Result<()> {
+        todo!()
+    }
 
     // ----- sessions -----
-    pub fn open_session(&self, slot: SlotId, flags: ck::CK_FLAGS) -> Result<SessionHandle> { todo!() }
-    pub fn close_session(&self, h: SessionHandle) -> Result<()> { todo!() }
-    pub fn close_all_sessions(&self, slot: SlotId) -> Result<()> { todo!() }
-    pub fn session_info(&self, h: SessionHandle) -> Result<SessionInfo> { todo!() }
-    pub fn login(&self, h: SessionHandle, user: ck::CK_USER_TYPE, pin: &[u8]) -> Result<()> { todo!() }
-    pub fn logout(&self, h: SessionHandle) -> Result<()> { todo!() }
-    pub fn init_pin(&self, h: SessionHandle, pin: &[u8]) -> Result<()> { todo!() }
-    pub fn set_pin(&self, h: SessionHandle, old: &[u8], new: &[u8]) -> Result<()> { todo!() }
+    pub fn open_session(&self, slot: SlotId, flags: ck::CK_FLAGS) -> Result<SessionHandle> {
+        todo!()
+    }
+    pub fn close_session(&self, h: SessionHandle) -> Result<()> {
+        todo!()
+    }
+    pub fn close_all_sessions(&self, slot: SlotId) -> Result<()> {
+        todo!()
+    }
+    pub fn session_info(&self, h: SessionHandle) -> Result<SessionInfo> {
+        todo!()
+    }
+    pub fn login(&self, h: SessionHandle, user: ck::CK_USER_TYPE, pin: &[u8]) -> Result<()> {
+        todo!()
+    }
+    pub fn logout(&self, h: SessionHandle) -> Result<()> {
+        todo!()
+    }
+    pub fn init_pin(&self, h: SessionHandle, pin: &[u8]) -> Result<()> {
+        todo!()
+    }
+    pub fn set_pin(&self, h: SessionHandle, old: &[u8], new: &[u8]) -> Result<()> {
+        todo!()
+    }
     /// C_SessionCancel: end the operations named by `flags` (CKF_ENCRYPT, CKF_SIGN, ...).
-    pub fn session_cancel(&self, h: SessionHandle, flags: ck::CK_FLAGS) -> Result<()> { todo!() }
+    pub fn session_cancel(&self, h: SessionHandle, flags: ck::CK_FLAGS) -> Result<()> {
+        todo!()
+    }
 
     // ----- objects -----
-    pub fn create_object(&self, h: SessionHandle, t: &Template) -> Result<ObjectHandle> { todo!() }
-    pub fn copy_object(&self, h: SessionHandle, o: ObjectHandle, t: &Template) -> Result<ObjectHandle> { todo!() }
-    pub fn destroy_object(&self, h: SessionHandle, o: ObjectHandle) -> Result<()> { todo!() }
-    pub fn object_size(&self, h: SessionHandle, o: ObjectHandle) -> Result<u64> { todo!() }
-    pub fn get_attribute_value(&self, h: SessionHandle, o: ObjectHandle, req: &[AttrRequest]) -> Result<Vec<AttrAnswer>> { todo!() }
-    pub fn set_attribute_value(&self, h: SessionHandle, o: ObjectHandle, t: &Template) -> Result<()> { todo!() }
-    pub fn find_objects_init(&self, h: SessionHandle, t: &Template) -> Result<()> { todo!() }
-    pub fn find_objects(&self, h: SessionHandle, max: usize) -> Result<Vec<ObjectHandle>> { todo!() }
-    pub fn find_objects_final(&self, h: SessionHandle) -> Result<()> { todo!() }
+    pub fn create_object(&self, h: SessionHandle, t: &Template) -> Result<ObjectHandle> {
+        todo!()
+    }
+    pub fn copy_object(
+        &self,
+        h: SessionHandle,
+        o: ObjectHandle,
+        t: &Template,
+    ) -> Result<ObjectHandle> {
+        todo!()
+    }
+    pub fn destroy_object(&self, h: SessionHandle, o: ObjectHandle) -> Result<()> {
+        todo!()
+    }
+    pub fn object_size(&self, h: SessionHandle, o: ObjectHandle) -> Result<u64> {
+        todo!()
+    }
+    pub fn get_attribute_value(
+        &self,
+        h: SessionHandle,
+        o: ObjectHandle,
+        req: &[AttrRequest],
+    ) -> Result<Vec<AttrAnswer>> {
+        todo!()
+    }
+    pub fn set_attribute_value(
+        &self,
+        h: SessionHandle,
+        o: ObjectHandle,
+        t: &Template,
+    ) -> Result<()> {
+        todo!()
+    }
+    pub fn find_objects_init(&self, h: SessionHandle, t: &Template) -> Result<()> {
+        todo!()
+    }
+    pub fn find_objects(&self, h: SessionHandle, max: usize) -> Result<Vec<ObjectHandle>> {
+        todo!()
+    }
+    pub fn find_objects_final(&self, h: SessionHandle) -> Result<()> {
+        todo!()
+    }
 
     // ----- encryption / decryption (single and multi-part) -----
-    pub fn encrypt_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> { todo!() }
-    pub fn encrypt(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn encrypt_update(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn encrypt_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn decrypt_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> { todo!() }
-    pub fn decrypt(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn decrypt_update(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn decrypt_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> { todo!() }
+    pub fn encrypt_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> {
+        todo!()
+    }
+    pub fn encrypt(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
+        todo!()
+    }
+    pub fn encrypt_update(
+        &self,
+        h: SessionHandle,
+        data: &[u8],
+        out_cap: Option<usize>,
+    ) -> Result<Output> {
+        todo!()
+    }
+    pub fn encrypt_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> {
+        todo!()
+    }
+    pub fn decrypt_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> {
+        todo!()
+    }
+    pub fn decrypt(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
+        todo!()
+    }
+    pub fn decrypt_update(
+        &self,
+        h: SessionHandle,
+        data: &[u8],
+        out_cap: Option<usize>,
+    ) -> Result<Output> {
+        todo!()
+    }
+    pub fn decrypt_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> {
+        todo!()
+    }
 
     // ----- message-based encryption (PKCS#11 3.0, AES-GCM) -----
-    pub fn message_encrypt_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> { todo!() }
+    pub fn message_encrypt_init(
+        &self,
+        h: SessionHandle,
+        m: &Mechanism,
+        key: ObjectHandle,
+    ) -> Result<()> {
+        todo!()
+    }
     /// C_EncryptMessage: returns the ciphertext (or its length) and updates `p` (generated
     /// IV, tag) for the C ABI to write back.
-    pub fn encrypt_message(&self, h: SessionHandle, p: &mut GcmMessageParams, aad: &[u8], data: &[u8], out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn encrypt_message_begin(&self, h: SessionHandle, p: &mut GcmMessageParams, aad: &[u8]) -> Result<()> { todo!() }
+    pub fn encrypt_message(
+        &self,
+        h: SessionHandle,
+        p: &mut GcmMessageParams,
+        aad: &[u8],
+        data: &[u8],
+        out_cap: Option<usize>,
+    ) -> Result<Output> {
+        todo!()
+    }
+    pub fn encrypt_message_begin(
+        &self,
+        h: SessionHandle,
+        p: &mut GcmMessageParams,
+        aad: &[u8],
+    ) -> Result<()> {
+        todo!()
+    }
     /// C_EncryptMessageNext; `last` is CKF_END_OF_MESSAGE, after which `p.tag` holds the tag.
-    pub fn encrypt_message_next(&self, h: SessionHandle, p: &mut GcmMessageParams, data: &[u8], last: bool, out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn message_encrypt_final(&self, h: SessionHandle) -> Result<()> { todo!() }
-    pub fn message_decrypt_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> { todo!() }
-    pub fn decrypt_message(&self, h: SessionHandle, p: &GcmMessageParams, aad: &[u8], data: &[u8], out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn decrypt_message_begin(&self, h: SessionHandle, p: &GcmMessageParams, aad: &[u8]) -> Result<()> { todo!() }
-    pub fn decrypt_message_next(&self, h: SessionHandle, p: &GcmMessageParams, data: &[u8], last: bool, out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn message_decrypt_final(&self, h: SessionHandle) -> Result<()> { todo!() }
+    pub fn encrypt_message_next(
+        &self,
+        h: SessionHandle,
+        p: &mut GcmMessageParams,
+        data: &[u8],
+        last: bool,
+        out_cap: Option<usize>,
+    ) -> Result<Output> {
+        todo!()
+    }
+    pub fn message_encrypt_final(&self, h: SessionHandle) -> Result<()> {
+        todo!()
+    }
+    pub fn message_decrypt_init(
+        &self,
+        h: SessionHandle,
+        m: &Mechanism,
+        key: ObjectHandle,
+    ) -> Result<()> {
+        todo!()
+    }
+    pub fn decrypt_message(
+        &self,
+        h: SessionHandle,
+        p: &GcmMessageParams,
+        aad: &[u8],
+        data: &[u8],
+        out_cap: Option<usize>,
+    ) -> Result<Output> {
+        todo!()
+    }
+    pub fn decrypt_message_begin(
+        &self,
+        h: SessionHandle,
+        p: &GcmMessageParams,
+        aad: &[u8],
+    ) -> Result<()> {
+        todo!()
+    }
+    pub fn decrypt_message_next(
+        &self,
+        h: SessionHandle,
+        p: &GcmMessageParams,
+        data: &[u8],
+        last: bool,
+        out_cap: Option<usize>,
+    ) -> Result<Output> {
+        todo!()
+    }
+    pub fn message_decrypt_final(&self, h: SessionHandle) -> Result<()> {
+        todo!()
+    }
 
     // ----- digests -----
-    pub fn digest_init(&self, h: SessionHandle, m: &Mechanism) -> Result<()> { todo!() }
-    pub fn digest(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn digest_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> { todo!() }
+    pub fn digest_init(&self, h: SessionHandle, m: &Mechanism) -> Result<()> {
+        todo!()
+    }
+    pub fn digest(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
+        todo!()
+    }
+    pub fn digest_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> {
+        todo!()
+    }
     /// C_DigestKey: feed a secret key's value (it must not be sensitive... per policy).
-    pub fn digest_key(&self, h: SessionHandle, key: ObjectHandle) -> Result<()> { todo!() }
-    pub fn digest_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> { todo!() }
+    pub fn digest_key(&self, h: SessionHandle, key: ObjectHandle) -> Result<()> {
+        todo!()
+    }
+    pub fn digest_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> {
+        todo!()
+    }
 
     // ----- signatures and MACs -----
-    pub fn sign_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> { todo!() }
-    pub fn sign(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn sign_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> { todo!() }
-    pub fn sign_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn verify_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> { todo!() }
-    pub fn verify(&self, h: SessionHandle, data: &[u8], sig: &[u8]) -> Result<()> { todo!() }
-    pub fn verify_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> { todo!() }
-    pub fn verify_final(&self, h: SessionHandle, sig: &[u8]) -> Result<()> { todo!() }
+    pub fn sign_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> {
+        todo!()
+    }
+    pub fn sign(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
+        todo!()
+    }
+    pub fn sign_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> {
+        todo!()
+    }
+    pub fn sign_final(&self, h: SessionHandle, out_cap: Option<usize>) -> Result<Output> {
+        todo!()
+    }
+    pub fn verify_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle) -> Result<()> {
+        todo!()
+    }
+    pub fn verify(&self, h: SessionHandle, data: &[u8], sig: &[u8]) -> Result<()> {
+        todo!()
+    }
+    pub fn verify_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> {
+        todo!()
+    }
+    pub fn verify_final(&self, h: SessionHandle, sig: &[u8]) -> Result<()> {
+        todo!()
+    }
     /// PKCS#11 3.2: the signature is given at init; data follows.
-    pub fn verify_signature_init(&self, h: SessionHandle, m: &Mechanism, key: ObjectHandle, sig: &[u8]) -> Result<()> { todo!() }
-    pub fn verify_signature(&self, h: SessionHandle, data: &[u8]) -> Result<()> { todo!() }
-    pub fn verify_signature_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> { todo!() }
-    pub fn verify_signature_final(&self, h: SessionHandle) -> Result<()> { todo!() }
+    pub fn verify_signature_init(
+        &self,
+        h: SessionHandle,
+        m: &Mechanism,
+        key: ObjectHandle,
+        sig: &[u8],
+    ) -> Result<()> {
+        todo!()
+    }
+    pub fn verify_signature(&self, h: SessionHandle, data: &[u8]) -> Result<()> {
+        todo!()
+    }
+    pub fn verify_signature_update(&self, h: SessionHandle, data: &[u8]) -> Result<()> {
+        todo!()
+    }
+    pub fn verify_signature_final(&self, h: SessionHandle) -> Result<()> {
+        todo!()
+    }
 
     // ----- keys -----
-    pub fn generate_key(&self, h: SessionHandle, m: &Mechanism, t: &Template) -> Result<ObjectHandle> { todo!() }
-    pub fn generate_key_pair(&self, h: SessionHandle, m: &Mechanism, public: &Template, private: &Template) -> Result<(ObjectHandle, ObjectHandle)> { todo!() }
-    pub fn wrap_key(&self, h: SessionHandle, m: &Mechanism, wrapping: ObjectHandle, key: ObjectHandle, out_cap: Option<usize>) -> Result<Output> { todo!() }
-    pub fn unwrap_key(&self, h: SessionHandle, m: &Mechanism, unwrapping: ObjectHandle, wrapped: &[u8], t: &Template) -> Result<ObjectHandle> { todo!() }
-    pub fn derive_key(&self, h: SessionHandle, m: &Mechanism, base: ObjectHandle, t: &Template) -> Result<ObjectHandle> { todo!() }
+    pub fn generate_key(
+        &self,
+        h: SessionHandle,
+        m: &Mechanism,
+        t: &Template,
+    ) -> Result<ObjectHandle> {
+        todo!()
+    }
+    pub fn generate_key_pair(
+        &self,
+        h: SessionHandle,
+        m: &Mechanism,
+        public: &Template,
+        private: &Template,
+    ) -> Result<(ObjectHandle, ObjectHandle)> {
+        todo!()
+    }
+    pub fn wrap_key(
+        &self,
+        h: SessionHandle,
+        m: &Mechanism,
+        wrapping: ObjectHandle,
+        key: ObjectHandle,
+        out_cap: Option<usize>,
+    ) -> Result<Output> {
+        todo!()
+    }
+    pub fn unwrap_key(
+        &self,
+        h: SessionHandle,
+        m: &Mechanism,
+        unwrapping: ObjectHandle,
+        wrapped: &[u8],
+        t: &Template,
+    ) -> Result<ObjectHandle> {
+        todo!()
+    }
+    pub fn derive_key(
+        &self,
+        h: SessionHandle,
+        m: &Mechanism,
+        base: ObjectHandle,
+        t: &Template,
+    ) -> Result<ObjectHandle> {
+        todo!()
+    }
     /// PKCS#11 3.2 C_EncapsulateKey. With `ct_cap == None` only the ciphertext length is
     /// returned and no key is created.
-    pub fn encapsulate_key(&self, h: SessionHandle, m: &Mechanism, public: ObjectHandle, t: &Template, ct_cap: Option<usize>) -> Result<(Output, Option<ObjectHandle>)> { todo!() }
-    pub fn decapsulate_key(&self, h: SessionHandle, m: &Mechanism, private: ObjectHandle, t: &Template, ct: &[u8]) -> Result<ObjectHandle> { todo!() }
+    pub fn encapsulate_key(
+        &self,
+        h: SessionHandle,
+        m: &Mechanism,
+        public: ObjectHandle,
+        t: &Template,
+        ct_cap: Option<usize>,
+    ) -> Result<(Output, Option<ObjectHandle>)> {
+        todo!()
+    }
+    pub fn decapsulate_key(
+        &self,
+        h: SessionHandle,
+        m: &Mechanism,
+        private: ObjectHandle,
+        t: &Template,
+        ct: &[u8],
+    ) -> Result<ObjectHandle> {
+        todo!()
+    }
 
     // ----- random -----
-    pub fn seed_random(&self, h: SessionHandle, seed: &[u8]) -> Result<()> { todo!() }
-    pub fn generate_random(&self, h: SessionHandle, out: &mut [u8]) -> Result<()> { todo!() }
+    pub fn seed_random(&self, h: SessionHandle, seed: &[u8]) -> Result<()> {
+        todo!()
+    }
+    pub fn generate_random(&self, h: SessionHandle, out: &mut [u8]) -> Result<()> {
+        todo!()
+    }
 }

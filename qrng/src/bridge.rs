@@ -85,7 +85,11 @@ impl BridgeServer {
             stop: AtomicBool::new(false),
             clients: AtomicUsize::new(0),
         });
-        Ok(BridgeServer { listener, path: path.to_path_buf(), shared })
+        Ok(BridgeServer {
+            listener,
+            path: path.to_path_buf(),
+            shared,
+        })
     }
 
     /// Serve until stopped (by a [`BridgeHandle`]) or forever.
@@ -108,14 +112,14 @@ impl BridgeServer {
                 continue;
             }
             let shared = self.shared.clone();
-            let spawned = std::thread::Builder::new().name("pqhsm-bridge-client".into()).spawn(
-                move || {
+            let spawned = std::thread::Builder::new()
+                .name("pqhsm-bridge-client".into())
+                .spawn(move || {
                     if let Err(e) = client_loop(stream, &shared) {
                         tracing::debug!("bridge client: {e}");
                     }
                     shared.clients.fetch_sub(1, Ordering::SeqCst);
-                },
-            );
+                });
             if let Err(e) = spawned {
                 tracing::warn!("bridge: cannot start a client thread: {e}");
                 self.shared.clients.fetch_sub(1, Ordering::SeqCst);
@@ -130,7 +134,11 @@ impl BridgeServer {
         let thread = std::thread::Builder::new()
             .name("pqhsm-bridge".into())
             .spawn(move || self.serve())?;
-        Ok(BridgeHandle { path, shared, thread: Some(thread) })
+        Ok(BridgeHandle {
+            path,
+            shared,
+            thread: Some(thread),
+        })
     }
 }
 
@@ -174,7 +182,12 @@ fn client_loop(mut s: UnixStream, shared: &Shared) -> io::Result<()> {
         }
         let len = usize::from(u16::from_be_bytes([head[6], head[7]]));
         if &head[..4] != MAGIC || head[4] != VERSION {
-            write_response(&mut s, CODE_BAD_REQUEST, "", b"not a pqhsm bridge request (v1)")?;
+            write_response(
+                &mut s,
+                CODE_BAD_REQUEST,
+                "",
+                b"not a pqhsm bridge request (v1)",
+            )?;
             return Ok(());
         }
         match head[5] {
@@ -215,7 +228,11 @@ fn serve_entropy(shared: &Shared, len: usize) -> (u8, String, zeroize::Zeroizing
     }
     *lock(&shared.status) = chain.status();
     match failure {
-        Some(reason) => (CODE_NOT_READY, String::new(), zeroize::Zeroizing::new(reason.into_bytes())),
+        Some(reason) => (
+            CODE_NOT_READY,
+            String::new(),
+            zeroize::Zeroizing::new(reason.into_bytes()),
+        ),
         None => (CODE_OK, origin, out),
     }
 }
@@ -244,7 +261,10 @@ fn exchange(s: &mut UnixStream, op: u8, len: u16, max: usize) -> io::Result<(u8,
     let mut head = [0u8; 6];
     s.read_exact(&mut head)?;
     if &head[..4] != MAGIC {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "not a pqhsm bridge"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a pqhsm bridge",
+        ));
     }
     let mut origin = vec![0u8; usize::from(head[5])];
     s.read_exact(&mut origin)?;
@@ -252,11 +272,18 @@ fn exchange(s: &mut UnixStream, op: u8, len: u16, max: usize) -> io::Result<(u8,
     s.read_exact(&mut n)?;
     let n = u32::from_be_bytes(n) as usize;
     if n > max {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("answer of {n} bytes")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("answer of {n} bytes"),
+        ));
     }
     let mut payload = vec![0u8; n];
     s.read_exact(&mut payload)?;
-    Ok((head[4], String::from_utf8_lossy(&origin).into_owned(), payload))
+    Ok((
+        head[4],
+        String::from_utf8_lossy(&origin).into_owned(),
+        payload,
+    ))
 }
 
 fn connect(path: &Path) -> io::Result<UnixStream> {
@@ -272,7 +299,9 @@ pub fn query_status(path: &Path) -> Result<ChainStatus> {
     let mut s = connect(path).map_err(unreachable)?;
     let (code, _, payload) = exchange(&mut s, OP_STATUS, 0, MAX_STATUS).map_err(unreachable)?;
     if code != CODE_OK {
-        return Err(Error::Rejected(String::from_utf8_lossy(&payload).into_owned()));
+        return Err(Error::Rejected(
+            String::from_utf8_lossy(&payload).into_owned(),
+        ));
     }
     serde_json::from_slice(&payload)
         .map_err(|e| Error::Rejected(format!("bridge {}: bad status: {e}", path.display())))
@@ -287,7 +316,11 @@ pub struct BridgeSource {
 
 impl BridgeSource {
     pub fn new(path: PathBuf) -> BridgeSource {
-        BridgeSource { path, stream: None, upstream: None }
+        BridgeSource {
+            path,
+            stream: None,
+            upstream: None,
+        }
     }
 }
 
@@ -310,9 +343,8 @@ impl Source for BridgeSource {
             let answer = exchange(&mut s, OP_ENTROPY, want as u16, MAX_REQUEST)?;
             Ok((s, answer))
         });
-        let (stream, (code, origin, mut payload)) = result.map_err(|e| {
-            Error::Unreachable(format!("bridge {}: {e}", self.path.display()))
-        })?;
+        let (stream, (code, origin, mut payload)) = result
+            .map_err(|e| Error::Unreachable(format!("bridge {}: {e}", self.path.display())))?;
         self.stream = Some(stream);
         let text = || String::from_utf8_lossy(&payload).into_owned();
         let out = match code {
@@ -321,7 +353,10 @@ impl Source for BridgeSource {
                 self.upstream = Some(origin);
                 Ok(payload.len())
             }
-            CODE_OK => Err(Error::Rejected(format!("bridge sent {} bytes", payload.len()))),
+            CODE_OK => Err(Error::Rejected(format!(
+                "bridge sent {} bytes",
+                payload.len()
+            ))),
             CODE_NOT_READY => Err(Error::NotReady(format!("bridge: {}", text()))),
             _ => Err(Error::Rejected(format!("bridge: {}", text()))),
         };

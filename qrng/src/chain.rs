@@ -24,6 +24,17 @@ pub enum State {
     Unreachable,
 }
 
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            State::Idle => "idle",
+            State::Healthy => "healthy",
+            State::Quarantined => "quarantined",
+            State::Unreachable => "unreachable",
+        })
+    }
+}
+
 /// One source's line in `rng status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceStatus {
@@ -155,7 +166,7 @@ impl Slot {
         self.retry_at = Some(now + self.backoff);
         tracing::warn!(
             source = %self.status.name,
-            "entropy source {:?}: {e}; retry in {} ms",
+            "entropy source {}: {e}; retry in {} ms",
             self.status.state,
             self.backoff.as_millis()
         );
@@ -220,9 +231,13 @@ impl Chain {
         let mut os = SourceStatus::new("os", "os");
         for sc in &cfg.sources {
             match (sources::open(sc)?, sc.min_entropy()) {
-                (Some(src), Some(h)) => {
-                    slots.push(Slot::new(src, h, STARTUP_SAMPLES, cfg.alpha_log2, sc.retry()))
-                }
+                (Some(src), Some(h)) => slots.push(Slot::new(
+                    src,
+                    h,
+                    STARTUP_SAMPLES,
+                    cfg.alpha_log2,
+                    sc.retry(),
+                )),
                 _ => os.name = sc.name().to_string(),
             }
             if let SourceConfig::Os(o) = sc {
@@ -239,7 +254,11 @@ impl Chain {
             .into_iter()
             .map(|(s, h, r)| Slot::new(s, h, STARTUP_SAMPLES, alpha_log2, r))
             .collect();
-        Chain { slots, os: SourceStatus::new("os", "os"), serving: "os".into() }
+        Chain {
+            slots,
+            os: SourceStatus::new("os", "os"),
+            serving: "os".into(),
+        }
     }
 
     /// True when some source besides the OS RNG exists.
@@ -345,6 +364,9 @@ impl Chain {
             os.state = State::Healthy;
         }
         sources.push(os);
-        ChainStatus { serving: self.serving.clone(), sources }
+        ChainStatus {
+            serving: self.serving.clone(),
+            sources,
+        }
     }
 }

@@ -49,7 +49,11 @@ impl Seed {
     pub fn from_os() -> crate::Result<Seed> {
         let mut bytes = Zeroizing::new([0u8; SEED_LEN]);
         getrandom::fill(&mut bytes[..]).map_err(|e| crate::Error::Os(e.to_string()))?;
-        let origin = Origin { source: "os".into(), kind: "os", upstream: None };
+        let origin = Origin {
+            source: "os".into(),
+            kind: "os",
+            upstream: None,
+        };
         Ok(Seed { bytes, origin })
     }
 
@@ -64,7 +68,9 @@ impl Seed {
 
 impl std::fmt::Debug for Seed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Seed").field("origin", &self.origin).finish_non_exhaustive()
+        f.debug_struct("Seed")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,7 +135,11 @@ mod tests {
     use super::*;
 
     fn origin() -> Origin {
-        Origin { source: "t".into(), kind: "serial", upstream: None }
+        Origin {
+            source: "t".into(),
+            kind: "serial",
+            upstream: None,
+        }
     }
 
     #[test]

@@ -288,7 +288,11 @@ impl SourceConfig {
             SourceConfig::File(c) => (c.retry_ms, c.retry_max_ms, c.deadline_ms),
             SourceConfig::Os(_) => return Retry::default(),
         };
-        Retry { retry_ms, retry_max_ms, deadline_ms }
+        Retry {
+            retry_ms,
+            retry_max_ms,
+            deadline_ms,
+        }
     }
 }
 
@@ -320,7 +324,10 @@ impl RngConfig {
             None => Ok(RngConfig::default()),
             Some(path) => {
                 let text = std::fs::read_to_string(&path).map_err(|e| {
-                    Error::Config(format!("cannot read PQHSM_CONF {}: {e}", path.to_string_lossy()))
+                    Error::Config(format!(
+                        "cannot read PQHSM_CONF {}: {e}",
+                        path.to_string_lossy()
+                    ))
                 })?;
                 RngConfig::from_conf_str(&text)
             }
@@ -333,13 +340,20 @@ impl RngConfig {
 
     /// True when some source other than the OS RNG is configured.
     pub fn has_devices(&self) -> bool {
-        self.bridge.is_some() || self.sources.iter().any(|s| !matches!(s, SourceConfig::Os(_)))
+        self.bridge.is_some()
+            || self
+                .sources
+                .iter()
+                .any(|s| !matches!(s, SourceConfig::Os(_)))
     }
 
     fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         if !(20..=60).contains(&self.alpha_log2) {
-            return bad(format!("alpha_log2 = {} is outside 20..=60", self.alpha_log2));
+            return bad(format!(
+                "alpha_log2 = {} is outside 20..=60",
+                self.alpha_log2
+            ));
         }
         if self.reseed_bytes == 0 || self.reseed_seconds == 0 {
             return bad("reseed_bytes and reseed_seconds must be at least 1".into());
@@ -365,7 +379,9 @@ impl RngConfig {
             }
             match s {
                 SourceConfig::Serial(c) if c.read_size == 0 || c.baud == 0 => {
-                    return bad(format!("source `{name}`: baud and read_size must be positive"));
+                    return bad(format!(
+                        "source `{name}`: baud and read_size must be positive"
+                    ));
                 }
                 SourceConfig::File(c) if c.read_size == 0 => {
                     return bad(format!("source `{name}`: read_size must be positive"));

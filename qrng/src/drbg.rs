@@ -144,7 +144,10 @@ mod tests {
     use super::*;
 
     fn policy(bytes: u64, secs: u64) -> Policy {
-        Policy { reseed_bytes: bytes, reseed_interval: Duration::from_secs(secs) }
+        Policy {
+            reseed_bytes: bytes,
+            reseed_interval: Duration::from_secs(secs),
+        }
     }
 
     #[test]
@@ -172,8 +175,14 @@ mod tests {
 
     #[test]
     fn time_budget_triggers_reseed() {
-        let mut d = Drbg::new(Policy { reseed_bytes: 1 << 20, reseed_interval: Duration::ZERO }, None)
-            .unwrap();
+        let mut d = Drbg::new(
+            Policy {
+                reseed_bytes: 1 << 20,
+                reseed_interval: Duration::ZERO,
+            },
+            None,
+        )
+        .unwrap();
         assert!(d.needs_reseed());
         d.reseed(None).unwrap();
         assert!(d.needs_reseed());

@@ -294,7 +294,11 @@ mod tests {
         let mut rng = ChaCha20Rng::from_seed([7; 32]);
         let mut result = Ok(());
         for i in 0..4096u32 {
-            let s = if i % 2 == 0 { 0 } else { rng.next_u32() as u8 | 1 };
+            let s = if i % 2 == 0 {
+                0
+            } else {
+                rng.next_u32() as u8 | 1
+            };
             result = t.check(s);
             if result.is_err() {
                 break;

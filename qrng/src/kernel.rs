@@ -73,7 +73,11 @@ pub fn feed(chain: &mut Chain, opts: &FeedOptions) -> io::Result<FeedReport> {
             "no device entropy to credit: no device source is configured",
         ));
     }
-    let pool = if opts.dry_run { None } else { Some(KernelPool::open()?) };
+    let pool = if opts.dry_run {
+        None
+    } else {
+        Some(KernelPool::open()?)
+    };
     let mut report = FeedReport::default();
     while opts.seeds.is_none_or(|n| report.seeds < n) {
         match chain.device_seed() {
@@ -106,9 +110,14 @@ pub fn feed(chain: &mut Chain, opts: &FeedOptions) -> io::Result<FeedReport> {
                     .map(|t| t.saturating_duration_since(Instant::now()))
                     .unwrap_or(Duration::from_secs(1))
                     .max(Duration::from_millis(50));
-                tracing::warn!("no device entropy to credit ({e}); next try in {} ms", wait.as_millis());
+                tracing::warn!(
+                    "no device entropy to credit ({e}); next try in {} ms",
+                    wait.as_millis()
+                );
                 if opts.seeds.is_some() && report.skipped > 3 * opts.seeds.unwrap_or(0) + 10 {
-                    return Err(io::Error::other(format!("no device entropy to credit: {e}")));
+                    return Err(io::Error::other(format!(
+                        "no device entropy to credit: {e}"
+                    )));
                 }
                 std::thread::sleep(wait);
             }

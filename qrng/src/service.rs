@@ -24,7 +24,7 @@ pub struct ServiceStatus {
     /// The source that delivered the most recent seed.
     pub serving: String,
     pub sources: Vec<crate::chain::SourceStatus>,
-    /// What the DRBG was last seeded from: "os" or "os + NAME (KIND)".
+    /// What seeded the DRBG: "os", or "os + NAME (KIND)" naming the last device seed mixed in.
     pub drbg_seeded_from: String,
     pub drbg_reseeds: u64,
 }
@@ -77,7 +77,11 @@ impl Service {
             has_devices,
             seed_interval: Duration::from_millis(cfg.device_seed_interval_ms),
             factory,
-            inner: Mutex::new(Inner { drbg: None, feeder: None, seeded_from: "none".into() }),
+            inner: Mutex::new(Inner {
+                drbg: None,
+                feeder: None,
+                seeded_from: "none".into(),
+            }),
         }
     }
 
@@ -155,9 +159,12 @@ impl Service {
             Some(d) => d.reseed(device.as_ref())?,
             None => inner.drbg = Some(Drbg::new(self.policy, device.as_ref())?),
         }
+        // A reseed without a device seed carries the earlier device entropy forward in the
+        // state, so the origin names the last device seed mixed in.
         let from = match &device {
             Some(s) if s.origin().kind != "os" => format!("os + {}", s.origin()),
-            _ => "os".to_string(),
+            _ if inner.seeded_from == "none" => "os".to_string(),
+            _ => inner.seeded_from.clone(),
         };
         if from != inner.seeded_from {
             tracing::info!("DRBG seeded from {from}");
@@ -270,7 +277,9 @@ fn feed(f: Arc<Feeder>, factory: ChainFactory, interval: Duration) {
             if slot.is_none() && now >= not_before {
                 break;
             }
-            let wait = not_before.saturating_duration_since(now).max(Duration::from_millis(50));
+            let wait = not_before
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(50));
             slot = match f.wake.wait_timeout(slot, wait) {
                 Ok((g, _)) => g,
                 Err(p) => p.into_inner().0,

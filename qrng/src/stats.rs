@@ -62,7 +62,11 @@ impl Battery {
             t3 += x * x;
         }
         let denom = n * t3 - t2 * t2;
-        let serial_correlation = if denom == 0.0 { 1.0 } else { (n * t1 - t2 * t2) / denom };
+        let serial_correlation = if denom == 0.0 {
+            1.0
+        } else {
+            (n * t1 - t2 * t2) / denom
+        };
         Battery {
             bytes: data.len(),
             entropy,
@@ -77,7 +81,10 @@ impl Battery {
     /// generators fail about once in several thousand runs of 1 MiB.
     pub fn verdict(&self) -> Result<(), String> {
         if self.bytes < MIN_BYTES {
-            return Err(format!("{} bytes: the battery needs at least {MIN_BYTES}", self.bytes));
+            return Err(format!(
+                "{} bytes: the battery needs at least {MIN_BYTES}",
+                self.bytes
+            ));
         }
         let n = self.bytes as f64;
         let mut failed = Vec::new();
@@ -86,7 +93,10 @@ impl Battery {
         }
         // χ²(255): mean 255, sd 22.6; (180, 340) is about p ∈ (0.9997, 0.0003).
         if !(180.0..340.0).contains(&self.chi_square) {
-            failed.push(format!("chi-square {:.1} outside (180, 340)", self.chi_square));
+            failed.push(format!(
+                "chi-square {:.1} outside (180, 340)",
+                self.chi_square
+            ));
         }
         let sd_mean = 73.9 / n.sqrt();
         if (self.mean - 127.5).abs() > 5.0 * sd_mean {
@@ -94,10 +104,16 @@ impl Battery {
         }
         let sd_pi = 4.0 * (0.7854 * 0.2146 / (n / 6.0)).sqrt();
         if (self.monte_carlo_pi - std::f64::consts::PI).abs() > 5.0 * sd_pi {
-            failed.push(format!("Monte Carlo pi {:.5} too far from pi", self.monte_carlo_pi));
+            failed.push(format!(
+                "Monte Carlo pi {:.5} too far from pi",
+                self.monte_carlo_pi
+            ));
         }
         if self.serial_correlation.abs() > 5.0 / n.sqrt() {
-            failed.push(format!("serial correlation {:.6} too large", self.serial_correlation));
+            failed.push(format!(
+                "serial correlation {:.6} too large",
+                self.serial_correlation
+            ));
         }
         if failed.is_empty() {
             Ok(())
@@ -113,7 +129,11 @@ impl std::fmt::Display for Battery {
             f,
             "{} bytes: entropy {:.6} bits/byte, chi-square {:.2} (255 dof), mean {:.4}, \
              Monte Carlo pi {:.6}, serial correlation {:.6}",
-            self.bytes, self.entropy, self.chi_square, self.mean, self.monte_carlo_pi,
+            self.bytes,
+            self.entropy,
+            self.chi_square,
+            self.mean,
+            self.monte_carlo_pi,
             self.serial_correlation
         )
     }
@@ -133,15 +153,27 @@ mod tests {
         b.verdict().unwrap_or_else(|e| panic!("{b}: {e}"));
 
         let counter: Vec<u8> = (0..1 << 20).map(|i| i as u8).collect();
-        assert!(Battery::run(&counter).verdict().unwrap_err().contains("serial correlation"));
+        assert!(Battery::run(&counter)
+            .verdict()
+            .unwrap_err()
+            .contains("serial correlation"));
 
         let mut biased = buf.clone();
         for b in biased.iter_mut().step_by(8) {
             *b = 0;
         }
-        assert!(Battery::run(&biased).verdict().unwrap_err().contains("chi-square"));
+        assert!(Battery::run(&biased)
+            .verdict()
+            .unwrap_err()
+            .contains("chi-square"));
 
-        let text: Vec<u8> = buf.iter().map(|b| b"0123456789abcdef"[usize::from(b & 15)]).collect();
-        assert!(Battery::run(&text).verdict().unwrap_err().contains("entropy"));
+        let text: Vec<u8> = buf
+            .iter()
+            .map(|b| b"0123456789abcdef"[usize::from(b & 15)])
+            .collect();
+        assert!(Battery::run(&text)
+            .verdict()
+            .unwrap_err()
+            .contains("entropy"));
     }
 }

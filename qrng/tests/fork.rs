@@ -23,7 +23,11 @@ fn child_output(svc: &Service) -> [u8; 32] {
     // SAFETY: reads into a live buffer from the pipe's read end; waits for the child.
     unsafe {
         libc::close(fds[1]);
-        assert_eq!(libc::read(fds[0], buf.as_mut_ptr().cast(), 32), 32, "child produced no output");
+        assert_eq!(
+            libc::read(fds[0], buf.as_mut_ptr().cast(), 32),
+            32,
+            "child produced no output"
+        );
         libc::close(fds[0]);
         let mut status = 0;
         libc::waitpid(pid, &mut status, 0);
@@ -40,7 +44,13 @@ fn parent_and_children_never_repeat_output() {
     let second_child = child_output(&svc);
     let mut parent = [0u8; 32];
     svc.fill(&mut parent).unwrap();
-    assert_ne!(first_child, parent, "child repeated the parent's next output");
-    assert_ne!(first_child, second_child, "two children from the same state repeated");
+    assert_ne!(
+        first_child, parent,
+        "child repeated the parent's next output"
+    );
+    assert_ne!(
+        first_child, second_child,
+        "two children from the same state repeated"
+    );
     assert_ne!(first_child, [0u8; 32]);
 }

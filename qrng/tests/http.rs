@@ -11,21 +11,36 @@ use pqhsm_qrng::sim::{Fault, Malformed};
 use std::time::{Duration, Instant};
 
 fn sim(format: HttpFormat, fault: Fault) -> HttpSim {
-    HttpSim::start(HttpOptions { format, fault, ..HttpOptions::default() }).unwrap()
+    HttpSim::start(HttpOptions {
+        format,
+        fault,
+        ..HttpOptions::default()
+    })
+    .unwrap()
 }
 
 #[test]
 fn both_formats_serve_with_the_api_key() {
     std::env::set_var("QRNG_TEST_KEY", "s3cret");
-    for (format, name) in [(HttpFormat::AnuJson, "anu-json"), (HttpFormat::Octets, "octets")] {
+    for (format, name) in [
+        (HttpFormat::AnuJson, "anu-json"),
+        (HttpFormat::Octets, "octets"),
+    ] {
         let web = HttpSim::start(HttpOptions {
             format,
             api_key: Some("s3cret".into()),
             ..HttpOptions::default()
         })
         .unwrap();
-        let mut chain = chain(&[http("q", &web.url(1024), name, "api_key_env = \"QRNG_TEST_KEY\"")]);
-        let seed = chain.device_seed().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut chain = chain(&[http(
+            "q",
+            &web.url(1024),
+            name,
+            "api_key_env = \"QRNG_TEST_KEY\"",
+        )]);
+        let seed = chain
+            .device_seed()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(seed.origin().kind, "http");
         // One batch for the start-up test, one for the seed.
         assert_eq!(web.requests(), 2);
@@ -35,13 +50,26 @@ fn both_formats_serve_with_the_api_key() {
 
 #[test]
 fn wrong_or_missing_key_is_refused() {
-    let web = HttpSim::start(HttpOptions { api_key: Some("right".into()), ..HttpOptions::default() })
-        .unwrap();
+    let web = HttpSim::start(HttpOptions {
+        api_key: Some("right".into()),
+        ..HttpOptions::default()
+    })
+    .unwrap();
     std::env::set_var("QRNG_WRONG_KEY", "wrong");
-    let mut c = chain(&[http("q", &web.url(1024), "anu-json", "api_key_env = \"QRNG_WRONG_KEY\"")]);
+    let mut c = chain(&[http(
+        "q",
+        &web.url(1024),
+        "anu-json",
+        "api_key_env = \"QRNG_WRONG_KEY\"",
+    )]);
     assert!(c.device_seed().is_err());
     assert!(source(&c, "q").last_error.unwrap().contains("401"));
-    let mut c = chain(&[http("q", &web.url(1024), "anu-json", "api_key_env = \"QRNG_UNSET_KEY_VAR\"")]);
+    let mut c = chain(&[http(
+        "q",
+        &web.url(1024),
+        "anu-json",
+        "api_key_env = \"QRNG_UNSET_KEY_VAR\"",
+    )]);
     assert!(c.device_seed().is_err());
     let why = source(&c, "q").last_error.unwrap();
     assert!(why.contains("QRNG_UNSET_KEY_VAR is not set"), "{why}");
@@ -50,32 +78,53 @@ fn wrong_or_missing_key_is_refused() {
 #[test]
 fn lying_answers_are_rejected_with_a_reason() {
     let cases = [
-        (HttpFormat::AnuJson, Malformed::Length, "values where 1024 were asked for"),
+        (
+            HttpFormat::AnuJson,
+            Malformed::Length,
+            "values where 1024 were asked for",
+        ),
         (HttpFormat::AnuJson, Malformed::Range, "256, not a byte"),
         (HttpFormat::AnuJson, Malformed::Failure, "success=false"),
         (HttpFormat::AnuJson, Malformed::Html, "an HTML page"),
-        (HttpFormat::Octets, Malformed::Length, "512 bytes where 1024"),
+        (
+            HttpFormat::Octets,
+            Malformed::Length,
+            "512 bytes where 1024",
+        ),
         (HttpFormat::Octets, Malformed::Html, "an HTML page"),
     ];
     for (format, lie, reason) in cases {
         let web = sim(format, Fault::Malformed(lie));
-        let name = if format == HttpFormat::AnuJson { "anu-json" } else { "octets" };
+        let name = if format == HttpFormat::AnuJson {
+            "anu-json"
+        } else {
+            "octets"
+        };
         let mut c = chain(&[http("q", &web.url(1024), name, "")]);
         assert_eq!(c.seed().unwrap().origin().source, "os");
         let st = source(&c, "q");
         assert_eq!((st.state, st.bytes), (State::Unreachable, 0));
         let why = st.last_error.unwrap();
-        assert!(why.starts_with("rejected response") && why.contains(reason), "{lie:?}: {why}");
+        assert!(
+            why.starts_with("rejected response") && why.contains(reason),
+            "{lie:?}: {why}"
+        );
     }
 }
 
 #[test]
 fn slow_loris_is_cut_at_the_timeout() {
     let web = sim(HttpFormat::Octets, Fault::Slow);
-    let mut c = chain(&[http("q", &web.url(1024), "octets", "").replace("timeout_ms = 1000", "timeout_ms = 300")]);
+    let mut c =
+        chain(&[http("q", &web.url(1024), "octets", "")
+            .replace("timeout_ms = 1000", "timeout_ms = 300")]);
     let started = Instant::now();
     assert_eq!(c.seed().unwrap().origin().source, "os");
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     let why = source(&c, "q").last_error.unwrap();
     assert!(why.contains("within 300 ms"), "{why}");
 }
@@ -95,14 +144,19 @@ fn stuck_and_biased_services_are_quarantined() {
         let mut c = chain(&[http("q", &web.url(1024), "octets", "")]);
         assert!(c.device_seed().is_err());
         let st = source(&c, "q");
-        assert_eq!((st.state, st.health_failures, st.bytes), (State::Quarantined, 1, 0), "{fault:?}");
+        assert_eq!(
+            (st.state, st.health_failures, st.bytes),
+            (State::Quarantined, 1, 0),
+            "{fault:?}"
+        );
     }
 }
 
 #[test]
 fn quota_defers_without_counting_a_failure() {
     let web = sim(HttpFormat::Octets, Fault::Good);
-    let mut c = chain(&[http("q", &web.url(1024), "octets", "").replace("min_interval_ms = 0", "min_interval_ms = 60000")]);
+    let mut c = chain(&[http("q", &web.url(1024), "octets", "")
+        .replace("min_interval_ms = 0", "min_interval_ms = 60000")]);
     // The start-up test uses the first batch; the second request must wait for the quota.
     let err = c.device_seed().unwrap_err();
     assert!(err.to_string().contains("no device source"), "{err}");

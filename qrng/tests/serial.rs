@@ -11,7 +11,10 @@ use pqhsm_qrng::sim::Fault;
 use std::time::{Duration, Instant};
 
 fn sim(dir: &tempfile::TempDir, fault: Fault) -> SerialSim {
-    let opts = SerialOptions { fault, ..SerialOptions::default() };
+    let opts = SerialOptions {
+        fault,
+        ..SerialOptions::default()
+    };
     SerialSim::start(&dir.path().join("ttyQRNG"), opts).expect("pty")
 }
 
@@ -46,9 +49,16 @@ fn stuck_device_is_quarantined_by_rct_and_backup_serves() {
     assert_eq!(seed.origin().source, "backup");
     let st = source(&chain, "primary");
     assert_eq!(st.state, State::Quarantined);
-    assert_eq!((st.health_failures, st.bytes), (1, 0), "nothing from a stuck device");
+    assert_eq!(
+        (st.health_failures, st.bytes),
+        (1, 0),
+        "nothing from a stuck device"
+    );
     let why = st.last_error.unwrap();
-    assert!(why.contains("start-up repetition count test: byte 0xa5 repeated 6 times"), "{why}");
+    assert!(
+        why.contains("start-up repetition count test: byte 0xa5 repeated 6 times"),
+        "{why}"
+    );
     assert_eq!(chain.status().serving, "backup");
 }
 
@@ -56,17 +66,25 @@ fn stuck_device_is_quarantined_by_rct_and_backup_serves() {
 fn biased_and_text_devices_fail_the_start_up_test() {
     for (fault, test) in [
         (Fault::Biased, "test"),
-        (Fault::Malformed(pqhsm_qrng::sim::Malformed::Length), "adaptive proportion"),
+        (
+            Fault::Malformed(pqhsm_qrng::sim::Malformed::Length),
+            "adaptive proportion",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let dev = sim(&dir, fault);
         let mut chain = chain(&[serial("primary", dev.path(), "")]);
-        let err = chain.device_seed().expect_err("no seed from a broken device");
+        let err = chain
+            .device_seed()
+            .expect_err("no seed from a broken device");
         assert!(err.to_string().contains("no device source"), "{err}");
         let st = source(&chain, "primary");
         assert_eq!((st.state, st.bytes), (State::Quarantined, 0), "{fault:?}");
         let why = st.last_error.unwrap();
-        assert!(why.contains("start-up") && why.contains(test), "{fault:?}: {why}");
+        assert!(
+            why.contains("start-up") && why.contains(test),
+            "{fault:?}: {why}"
+        );
         // The OS RNG still serves.
         let seed = chain.seed().unwrap();
         assert_eq!(seed.origin().source, "os");
@@ -89,19 +107,29 @@ fn unplugged_device_is_reopened_after_back_off() {
     let mut served_before = 0;
     while chain.device_seed().is_ok() {
         served_before += 1;
-        assert!(start.elapsed() < Duration::from_secs(10), "never disconnected");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never disconnected"
+        );
     }
     assert!(served_before > 0);
     let st = source(&chain, "primary");
     assert_eq!(st.state, State::Unreachable);
-    assert!(st.last_error.as_deref().unwrap_or("").contains("unplugged"), "{st:?}");
+    assert!(
+        st.last_error.as_deref().unwrap_or("").contains("unplugged"),
+        "{st:?}"
+    );
     // Back-off, replug, start-up test again, serve again.
     let seed = loop {
         std::thread::sleep(Duration::from_millis(50));
         if let Ok(s) = chain.device_seed() {
             break s;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "{:?}", source(&chain, "primary"));
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            source(&chain, "primary")
+        );
     };
     assert_eq!(seed.origin().source, "primary");
     assert_eq!(dev.replugs(), 1);
@@ -125,7 +153,10 @@ fn slow_device_is_unreachable_and_os_serves() {
 #[test]
 fn start_command_starts_the_stream() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = SerialOptions { start_command: Some("cmdO".into()), ..SerialOptions::default() };
+    let opts = SerialOptions {
+        start_command: Some("cmdO".into()),
+        ..SerialOptions::default()
+    };
     let dev = SerialSim::start(&dir.path().join("ttyQRNG"), opts).unwrap();
     let mut silent = chain(&[serial("primary", dev.path(), "")]);
     assert!(silent.device_seed().is_err());
@@ -138,10 +169,17 @@ fn start_command_starts_the_stream() {
 
 #[test]
 fn missing_device_is_unreachable() {
-    let mut chain = chain(&[serial("primary", std::path::Path::new("/dev/nonexistent-qrng"), "")]);
+    let mut chain = chain(&[serial(
+        "primary",
+        std::path::Path::new("/dev/nonexistent-qrng"),
+        "",
+    )]);
     assert_eq!(chain.seed().unwrap().origin().source, "os");
     let st = source(&chain, "primary");
     assert_eq!(st.state, State::Unreachable);
-    assert!(st.last_error.unwrap().contains("cannot open /dev/nonexistent-qrng"));
+    assert!(st
+        .last_error
+        .unwrap()
+        .contains("cannot open /dev/nonexistent-qrng"));
     assert!(st.retry_in_ms.is_some());
 }

@@ -15,7 +15,10 @@ use pqhsm_qrng::{Chain, Service};
 use std::time::Duration;
 
 fn sim(dir: &tempfile::TempDir, fault: Fault) -> SerialSim {
-    let opts = SerialOptions { fault, ..SerialOptions::default() };
+    let opts = SerialOptions {
+        fault,
+        ..SerialOptions::default()
+    };
     SerialSim::start(&dir.path().join("ttyQRNG"), opts).expect("pty")
 }
 
@@ -23,7 +26,10 @@ fn sim(dir: &tempfile::TempDir, fault: Fault) -> SerialSim {
 fn good_device_seeds_the_drbg_and_output_passes_the_battery() {
     let dir = tempfile::tempdir().unwrap();
     let dev = sim(&dir, Fault::Good);
-    let svc = Service::new(&config(&[serial("primary", dev.path(), "")], "reseed_bytes = 65536"));
+    let svc = Service::new(&config(
+        &[serial("primary", dev.path(), "")],
+        "reseed_bytes = 65536",
+    ));
     svc.settle(Duration::from_secs(5)).unwrap();
     let st = svc.status();
     assert_eq!(st.drbg_seeded_from, "os + primary (serial)");
@@ -77,21 +83,32 @@ fn bridge_serves_modules_and_they_fall_back_when_it_is_gone() {
     let sock = dir.path().join("rng.sock");
     let entries = [serial("primary", dev.path(), "")];
     let bridge_chain = Chain::devices_only(&config(&entries, "")).unwrap();
-    let server = BridgeServer::bind(&sock, bridge_chain).unwrap().spawn().unwrap();
+    let server = BridgeServer::bind(&sock, bridge_chain)
+        .unwrap()
+        .spawn()
+        .unwrap();
 
     // A module instance: bridge first, the same serial device directly as a fallback.
     let module_cfg = config(&entries, &format!("bridge = \"{}\"", sock.display()));
     let mut module = Chain::from_config(&module_cfg).unwrap();
     let seed = module.device_seed().unwrap();
     assert_eq!(seed.origin().to_string(), "bridge (bridge) via primary");
-    assert_eq!(source(&module, "primary").state, State::Idle, "the module never opened the port");
+    assert_eq!(
+        source(&module, "primary").state,
+        State::Idle,
+        "the module never opened the port"
+    );
     let remote = bridge::query_status(&sock).unwrap();
     assert_eq!(remote.serving, "primary");
     assert!(remote.sources[0].bytes >= 64);
 
     drop(server);
     let seed = module.device_seed().unwrap();
-    assert_eq!(seed.origin().source, "primary", "direct after the bridge is gone");
+    assert_eq!(
+        seed.origin().source,
+        "primary",
+        "direct after the bridge is gone"
+    );
     assert_eq!(source(&module, "bridge").state, State::Unreachable);
 }
 
@@ -107,7 +124,10 @@ fn bridge_refuses_to_pass_os_output_as_device_entropy() {
     assert!(module.device_seed().is_err());
     assert_eq!(module.seed().unwrap().origin().source, "os");
     let st = source(&module, "bridge");
-    assert_eq!(st.failures, 0, "a bridge without device entropy is not a failing bridge");
+    assert_eq!(
+        st.failures, 0,
+        "a bridge without device entropy is not a failing bridge"
+    );
 }
 
 #[test]
@@ -115,12 +135,20 @@ fn feed_kernel_dry_run_credits_device_seeds_only() {
     let dir = tempfile::tempdir().unwrap();
     let dev = sim(&dir, Fault::Good);
     let mut chain = Chain::devices_only(&config(&[serial("primary", dev.path(), "")], "")).unwrap();
-    let opts = FeedOptions { dry_run: true, seeds: Some(3), interval: Duration::ZERO };
+    let opts = FeedOptions {
+        dry_run: true,
+        seeds: Some(3),
+        interval: Duration::ZERO,
+    };
     let report = kernel::feed(&mut chain, &opts).unwrap();
     assert_eq!((report.seeds, report.bits_credited), (3, 3 * 512));
 
     let mut os_only = Chain::devices_only(&config(&[], "")).unwrap();
-    let opts = FeedOptions { dry_run: true, seeds: Some(1), interval: Duration::ZERO };
+    let opts = FeedOptions {
+        dry_run: true,
+        seeds: Some(1),
+        interval: Duration::ZERO,
+    };
     let err = kernel::feed(&mut os_only, &opts).unwrap_err();
     assert!(err.to_string().contains("no device entropy"), "{err}");
 }

@@ -14,7 +14,10 @@ pub struct Mechanism {
 
 impl Mechanism {
     pub fn new(ty: MechType) -> Self {
-        Mechanism { ty, param: MechParam::None }
+        Mechanism {
+            ty,
+            param: MechParam::None,
+        }
     }
 }
 
@@ -36,21 +39,50 @@ pub enum MechParam {
     /// CK_AES_CTR_PARAMS.
     Ctr { counter_bits: u64, cb: [u8; 16] },
     /// CK_GCM_PARAMS (single-shot and multi-part C_Encrypt/C_Decrypt).
-    Gcm { iv: Vec<u8>, aad: Vec<u8>, tag_bits: u64 },
+    Gcm {
+        iv: Vec<u8>,
+        aad: Vec<u8>,
+        tag_bits: u64,
+    },
     /// CK_RSA_PKCS_PSS_PARAMS.
-    Pss { hash: MechType, mgf: ck::CK_RSA_PKCS_MGF_TYPE, salt_len: u64 },
+    Pss {
+        hash: MechType,
+        mgf: ck::CK_RSA_PKCS_MGF_TYPE,
+        salt_len: u64,
+    },
     /// CK_RSA_PKCS_OAEP_PARAMS (source data = OAEP label; empty when none).
-    Oaep { hash: MechType, mgf: ck::CK_RSA_PKCS_MGF_TYPE, label: Vec<u8> },
+    Oaep {
+        hash: MechType,
+        mgf: ck::CK_RSA_PKCS_MGF_TYPE,
+        label: Vec<u8>,
+    },
     /// CK_ECDH1_DERIVE_PARAMS.
-    Ecdh { kdf: ck::CK_EC_KDF_TYPE, shared_data: Vec<u8>, public_data: Vec<u8> },
+    Ecdh {
+        kdf: ck::CK_EC_KDF_TYPE,
+        shared_data: Vec<u8>,
+        public_data: Vec<u8>,
+    },
     /// CK_HKDF_PARAMS.
-    Hkdf { extract: bool, expand: bool, prf: MechType, salt: HkdfSalt, info: Vec<u8> },
+    Hkdf {
+        extract: bool,
+        expand: bool,
+        prf: MechType,
+        salt: HkdfSalt,
+        info: Vec<u8>,
+    },
     /// CK_MAC_GENERAL_PARAMS: the MAC length in bytes for *_GENERAL mechanisms.
     MacLen(u64),
     /// CK_SIGN_ADDITIONAL_CONTEXT (ML-DSA, SLH-DSA): hedging choice and context (<= 255 bytes).
-    SignContext { hedge: ck::CK_HEDGE_TYPE, context: Vec<u8> },
+    SignContext {
+        hedge: ck::CK_HEDGE_TYPE,
+        context: Vec<u8>,
+    },
     /// CK_HASH_SIGN_ADDITIONAL_CONTEXT (HashML-DSA, HashSLH-DSA).
-    HashSignContext { hedge: ck::CK_HEDGE_TYPE, context: Vec<u8>, hash: MechType },
+    HashSignContext {
+        hedge: ck::CK_HEDGE_TYPE,
+        context: Vec<u8>,
+        hash: MechType,
+    },
 }
 
 /// CK_GCM_MESSAGE_PARAMS of one C_EncryptMessage/C_DecryptMessage call, minus the

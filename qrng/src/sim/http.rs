@@ -50,25 +50,35 @@ impl HttpSim {
         let requests = Arc::new(AtomicU64::new(0));
         let (s, r) = (stop.clone(), requests.clone());
         let gen = Arc::new(Mutex::new(Generator::new(opts.fault)));
-        let thread = std::thread::Builder::new().name("qrng-sim-http".into()).spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
+        let thread = std::thread::Builder::new()
+            .name("qrng-sim-http".into())
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    if s.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    r.fetch_add(1, Ordering::SeqCst);
+                    let (opts, gen, s) = (opts.clone(), gen.clone(), s.clone());
+                    std::thread::spawn(move || {
+                        let _ = answer(conn, &opts, &gen, &s);
+                    });
                 }
-                let Ok(conn) = conn else { continue };
-                r.fetch_add(1, Ordering::SeqCst);
-                let (opts, gen, s) = (opts.clone(), gen.clone(), s.clone());
-                std::thread::spawn(move || {
-                    let _ = answer(conn, &opts, &gen, &s);
-                });
-            }
-        })?;
-        Ok(HttpSim { addr, stop, requests, thread: Some(thread) })
+            })?;
+        Ok(HttpSim {
+            addr,
+            stop,
+            requests,
+            thread: Some(thread),
+        })
     }
 
     /// The service URL asking for `length` uint8 values.
     pub fn url(&self, length: usize) -> String {
-        format!("http://{}/API/jsonI.php?length={length}&type=uint8", self.addr)
+        format!(
+            "http://{}/API/jsonI.php?length={length}&type=uint8",
+            self.addr
+        )
     }
 
     /// Requests received so far.
@@ -94,7 +104,10 @@ fn read_request(conn: &mut TcpStream, key: Option<&str>) -> io::Result<(usize, b
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         let n = conn.read(&mut b)?;
         if n == 0 || head.len() > 16 * 1024 {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "bad request head"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "bad request head",
+            ));
         }
         head.extend_from_slice(&b[..n]);
     }
@@ -111,9 +124,8 @@ fn read_request(conn: &mut TcpStream, key: Option<&str>) -> io::Result<(usize, b
         .min(1 << 16);
     let key_ok = key.is_none_or(|k| {
         head.lines().any(|l| {
-            l.split_once(':').is_some_and(|(name, v)| {
-                name.eq_ignore_ascii_case("x-api-key") && v.trim() == k
-            })
+            l.split_once(':')
+                .is_some_and(|(name, v)| name.eq_ignore_ascii_case("x-api-key") && v.trim() == k)
         })
     });
     Ok((length, key_ok))
@@ -136,10 +148,17 @@ fn answer(
         conn.write_all(body)
     };
     if !key_ok {
-        return send(&mut conn, "401 Unauthorized", "application/json", br#"{"success":false}"#);
+        return send(
+            &mut conn,
+            "401 Unauthorized",
+            "application/json",
+            br#"{"success":false}"#,
+        );
     }
     let mut values = vec![0u8; length];
-    gen.lock().unwrap_or_else(|p| p.into_inner()).fill(&mut values);
+    gen.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .fill(&mut values);
     let json = |vals: &[u8], extra: &str| {
         let list: Vec<String> = vals.iter().map(u8::to_string).collect();
         format!(
@@ -150,12 +169,14 @@ fn answer(
         .into_bytes()
     };
     let (ctype, body) = match (opts.format, opts.fault) {
-        (_, Fault::Malformed(Malformed::Html)) => {
-            ("text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec())
-        }
-        (_, Fault::Malformed(Malformed::Failure)) => {
-            ("application/json", br#"{"success":false,"message":"quota exceeded"}"#.to_vec())
-        }
+        (_, Fault::Malformed(Malformed::Html)) => (
+            "text/html",
+            b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec(),
+        ),
+        (_, Fault::Malformed(Malformed::Failure)) => (
+            "application/json",
+            br#"{"success":false,"message":"quota exceeded"}"#.to_vec(),
+        ),
         (HttpFormat::AnuJson, Fault::Malformed(Malformed::Length)) => {
             ("application/json", json(&values[..length / 2], ""))
         }

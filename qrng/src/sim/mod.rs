@@ -77,7 +77,11 @@ impl Generator {
         let mut seed = [0u8; 32];
         // The simulator's own noise; a failing OS RNG only makes it predictable.
         let _ = getrandom::fill(&mut seed);
-        Generator { fault, rng: ChaCha20Rng::from_seed(seed), text_pos: 0 }
+        Generator {
+            fault,
+            rng: ChaCha20Rng::from_seed(seed),
+            text_pos: 0,
+        }
     }
 
     pub fn fill(&mut self, buf: &mut [u8]) {

@@ -60,7 +60,13 @@ impl Pty {
         // SAFETY: openpty writes two descriptors into the given ints; name, termios and
         // winsize may be null.
         let rc = unsafe {
-            libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
         };
         if rc != 0 {
             return Err(io::Error::last_os_error());
@@ -88,7 +94,11 @@ impl Pty {
             let flags = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
             libc::fcntl(master.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
         }
-        Ok(Pty { master, _slave: slave, name })
+        Ok(Pty {
+            master,
+            _slave: slave,
+            name,
+        })
     }
 }
 
@@ -105,11 +115,22 @@ impl SerialSim {
         let stop = Arc::new(AtomicBool::new(false));
         let written = Arc::new(AtomicU64::new(0));
         let replugs = Arc::new(AtomicU64::new(0));
-        let (s, w, r, l) = (stop.clone(), written.clone(), replugs.clone(), link_path.to_path_buf());
+        let (s, w, r, l) = (
+            stop.clone(),
+            written.clone(),
+            replugs.clone(),
+            link_path.to_path_buf(),
+        );
         let thread = std::thread::Builder::new()
             .name("qrng-sim-serial".into())
             .spawn(move || run(pty, &l, opts, &s, &w, &r))?;
-        Ok(SerialSim { link: link_path.to_path_buf(), stop, written, replugs, thread: Some(thread) })
+        Ok(SerialSim {
+            link: link_path.to_path_buf(),
+            stop,
+            written,
+            replugs,
+            thread: Some(thread),
+        })
     }
 
     pub fn path(&self) -> &Path {

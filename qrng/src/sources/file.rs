@@ -43,7 +43,10 @@ impl Source for FileSource {
         match result {
             Ok(0) => {
                 self.file = None;
-                Err(Error::Unreachable(format!("{}: end of data", path.display())))
+                Err(Error::Unreachable(format!(
+                    "{}: end of data",
+                    path.display()
+                )))
             }
             Ok(n) => Ok(n),
             Err(e) => {

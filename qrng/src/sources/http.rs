@@ -61,7 +61,9 @@ impl Endpoint {
             (None, None) => 1024,
         };
         if length == 0 || length > 1 << 20 {
-            return Err(Error::Config(format!("source `{name}`: batch of {length} values")));
+            return Err(Error::Config(format!(
+                "source `{name}`: batch of {length} values"
+            )));
         }
         Ok(Endpoint { url, length })
     }
@@ -106,9 +108,10 @@ impl HttpSource {
     fn fetch(&mut self) -> Result<Zeroizing<Vec<u8>>> {
         let mut req = self.client.get(self.endpoint.url.clone());
         if let Some(var) = &self.cfg.api_key_env {
-            let key = Zeroizing::new(std::env::var(var).map_err(|_| {
-                Error::Unreachable(format!("API key variable {var} is not set"))
-            })?);
+            let key =
+                Zeroizing::new(std::env::var(var).map_err(|_| {
+                    Error::Unreachable(format!("API key variable {var} is not set"))
+                })?);
             let value = Zeroizing::new(format!("{}{}", self.cfg.api_key_prefix, key.as_str()));
             let mut value = reqwest::header::HeaderValue::from_str(&value)
                 .map_err(|_| Error::Unreachable(format!("{var} is not a valid header value")))?;
@@ -140,7 +143,11 @@ impl HttpSource {
                 HttpFormat::Octets => "application/octet-stream",
             };
             if !ctype.starts_with(wanted) {
-                let what = if ctype.starts_with("text/html") { "an HTML page" } else { "content" };
+                let what = if ctype.starts_with("text/html") {
+                    "an HTML page"
+                } else {
+                    "content"
+                };
                 return Err(Error::Rejected(format!(
                     "{what} of type `{ctype}` where {wanted} was expected"
                 )));
@@ -167,7 +174,9 @@ impl HttpSource {
 
 fn describe(e: reqwest::Error, timeout_ms: u64) -> Error {
     if e.is_timeout() {
-        Error::Rejected(format!("no complete answer within {timeout_ms} ms (slow or stalled)"))
+        Error::Rejected(format!(
+            "no complete answer within {timeout_ms} ms (slow or stalled)"
+        ))
     } else if e.is_connect() {
         Error::Unreachable(format!("cannot connect: {e}"))
     } else {
@@ -195,7 +204,10 @@ pub fn parse_anu(body: &[u8], expected: usize) -> Result<Zeroizing<Vec<u8>>> {
         return reject("the service answered success=false".into());
     }
     if parsed.kind.as_deref() != Some("uint8") {
-        return reject(format!("type {:?} where \"uint8\" was asked for", parsed.kind));
+        return reject(format!(
+            "type {:?} where \"uint8\" was asked for",
+            parsed.kind
+        ));
     }
     let data = parsed.data.unwrap_or_default();
     if parsed.length != Some(data.len() as u64) || data.len() != expected {
@@ -260,11 +272,26 @@ mod tests {
         assert_eq!(&parse_anu(ok, 3).unwrap()[..], &[0, 128, 255]);
         let cases: &[(&[u8], &str)] = &[
             (br#"{"success":false}"#, "success=false"),
-            (br#"{"success":true,"type":"uint8","length":2,"data":[1,2]}"#, "length"),
-            (br#"{"success":true,"type":"uint8","length":3,"data":[1,2]}"#, "length"),
-            (br#"{"success":true,"type":"uint8","length":3,"data":[1,2,256]}"#, "not a byte"),
-            (br#"{"success":true,"type":"uint8","length":3,"data":[1,-2,3]}"#, "not a byte"),
-            (br#"{"success":true,"type":"uint16","length":3,"data":[1,2,3]}"#, "uint16"),
+            (
+                br#"{"success":true,"type":"uint8","length":2,"data":[1,2]}"#,
+                "length",
+            ),
+            (
+                br#"{"success":true,"type":"uint8","length":3,"data":[1,2]}"#,
+                "length",
+            ),
+            (
+                br#"{"success":true,"type":"uint8","length":3,"data":[1,2,256]}"#,
+                "not a byte",
+            ),
+            (
+                br#"{"success":true,"type":"uint8","length":3,"data":[1,-2,3]}"#,
+                "not a byte",
+            ),
+            (
+                br#"{"success":true,"type":"uint16","length":3,"data":[1,2,3]}"#,
+                "uint16",
+            ),
             (b"<html><body>502 Bad Gateway</body></html>", "JSON"),
         ];
         for (body, why) in cases {
@@ -282,9 +309,24 @@ mod tests {
 
     #[test]
     fn endpoint_rules() {
-        assert_eq!(Endpoint::parse(&cfg("https://q.example/a?length=64", None)).unwrap().length, 64);
-        assert_eq!(Endpoint::parse(&cfg("https://q.example/a", Some(32))).unwrap().length, 32);
-        assert_eq!(Endpoint::parse(&cfg("https://q.example/a", None)).unwrap().length, 1024);
+        assert_eq!(
+            Endpoint::parse(&cfg("https://q.example/a?length=64", None))
+                .unwrap()
+                .length,
+            64
+        );
+        assert_eq!(
+            Endpoint::parse(&cfg("https://q.example/a", Some(32)))
+                .unwrap()
+                .length,
+            32
+        );
+        assert_eq!(
+            Endpoint::parse(&cfg("https://q.example/a", None))
+                .unwrap()
+                .length,
+            1024
+        );
         assert!(Endpoint::parse(&cfg("https://q.example/a?length=64", Some(32))).is_err());
         assert!(Endpoint::parse(&cfg("http://q.example/a", None)).is_err());
         assert!(Endpoint::parse(&cfg("http://127.0.0.1:9/a", None)).is_ok());

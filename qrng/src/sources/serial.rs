@@ -35,10 +35,13 @@ impl SerialSource {
                 tracing::debug!(source = %self.cfg.name, "DTR not set on {path}: {e}");
             }
         }
-        port.clear(ClearBuffer::Input).map_err(|e| unreachable("cannot flush", &e))?;
+        port.clear(ClearBuffer::Input)
+            .map_err(|e| unreachable("cannot flush", &e))?;
         if let Some(cmd) = &self.cfg.start_command {
-            port.write_all(cmd.as_bytes()).map_err(|e| unreachable("cannot write start command to", &e))?;
-            port.flush().map_err(|e| unreachable("cannot write start command to", &e))?;
+            port.write_all(cmd.as_bytes())
+                .map_err(|e| unreachable("cannot write start command to", &e))?;
+            port.flush()
+                .map_err(|e| unreachable("cannot write start command to", &e))?;
         }
         tracing::info!(source = %self.cfg.name, "opened serial QRNG {path} at {} baud", self.cfg.baud);
         Ok(port)
