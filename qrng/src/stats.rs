@@ -102,7 +102,8 @@ impl Battery {
         if (self.mean - 127.5).abs() > 5.0 * sd_mean {
             failed.push(format!("mean {:.4} too far from 127.5", self.mean));
         }
-        let sd_pi = 4.0 * (0.7854 * 0.2146 / (n / 6.0)).sqrt();
+        let quarter = std::f64::consts::FRAC_PI_4;
+        let sd_pi = 4.0 * (quarter * (1.0 - quarter) / (n / 6.0)).sqrt();
         if (self.monte_carlo_pi - std::f64::consts::PI).abs() > 5.0 * sd_pi {
             failed.push(format!(
                 "Monte Carlo pi {:.5} too far from pi",

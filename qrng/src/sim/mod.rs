@@ -99,7 +99,7 @@ impl Generator {
                 self.rng.fill_bytes(buf);
                 for b in buf.iter_mut() {
                     self.text_pos += 1;
-                    *b = if self.text_pos % 65 == 0 {
+                    *b = if self.text_pos.is_multiple_of(65) {
                         b'\n'
                     } else {
                         b"0123456789abcdef"[usize::from(*b & 15)]

@@ -29,7 +29,7 @@ pub fn chain(entries: &[String]) -> Chain {
     Chain::devices_only(&config(entries, "")).expect("chain")
 }
 
-pub fn source<'a>(chain: &Chain, name: &str) -> SourceStatus {
+pub fn source(chain: &Chain, name: &str) -> SourceStatus {
     chain
         .status()
         .sources
