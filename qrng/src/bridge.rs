@@ -372,3 +372,37 @@ impl Source for BridgeSource {
         self.upstream.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RngConfig;
+
+    #[test]
+    fn bad_requests_are_answered_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("b.sock");
+        let chain = Chain::devices_only(&RngConfig::default()).unwrap();
+        let _server = BridgeServer::bind(&sock, chain).unwrap().spawn().unwrap();
+        // A second bridge on the same socket is refused while the first one answers.
+        let again = Chain::devices_only(&RngConfig::default()).unwrap();
+        assert!(BridgeServer::bind(&sock, again).is_err());
+
+        let mut s = connect(&sock).unwrap();
+        let (code, _, msg) = exchange(&mut s, OP_ENTROPY, 5000, MAX_STATUS).unwrap();
+        assert_eq!(code, CODE_BAD_REQUEST, "{}", String::from_utf8_lossy(&msg));
+        let (code, _, msg) = exchange(&mut s, 9, 0, MAX_STATUS).unwrap();
+        assert_eq!(code, CODE_BAD_REQUEST);
+        assert!(String::from_utf8_lossy(&msg).contains("op 9"));
+        // No device configured: entropy requests are "not ready", never OS output.
+        let (code, origin, msg) = exchange(&mut s, OP_ENTROPY, 64, MAX_STATUS).unwrap();
+        assert_eq!((code, origin.as_str()), (CODE_NOT_READY, ""));
+        assert!(String::from_utf8_lossy(&msg).contains("no device source"));
+
+        let mut raw = connect(&sock).unwrap();
+        raw.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let mut head = [0u8; 5];
+        raw.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"PQRB\x02");
+    }
+}

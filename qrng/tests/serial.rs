@@ -183,3 +183,27 @@ fn missing_device_is_unreachable() {
         .contains("cannot open /dev/nonexistent-qrng"));
     assert!(st.retry_in_ms.is_some());
 }
+
+#[test]
+fn character_device_source_reads_until_end_of_data() {
+    // A regular file stands in for /dev/hwrng: 8 KiB of noise, then end of data.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hwrng");
+    let mut noise = vec![0u8; 8192];
+    getrandom::fill(&mut noise).unwrap();
+    std::fs::write(&path, &noise).unwrap();
+    let entry = format!(
+        "[[rng.sources]]\nname = \"hw\"\nkind = \"file\"\npath = \"{}\"\nmin_entropy_per_byte = 7.5\n",
+        path.display()
+    );
+    let mut chain = chain(&[entry]);
+    let mut seeds = 0;
+    while chain.device_seed().is_ok() {
+        seeds += 1;
+    }
+    // (8192 − 1024 start-up samples) / 77 samples per seed at H = 7.5.
+    assert_eq!(seeds, (8192 - 1024) / 77);
+    let st = source(&chain, "hw");
+    assert_eq!(st.state, State::Unreachable);
+    assert!(st.last_error.unwrap().contains("end of data"));
+}
