@@ -3,20 +3,12 @@
 
 mod common;
 
-use common::{chain, http, serial, source};
+use common::{chain, http, serial, sim, source};
 use pqhsm_qrng::chain::State;
 use pqhsm_qrng::sim::http::{HttpOptions, HttpSim};
 use pqhsm_qrng::sim::serial::{SerialOptions, SerialSim};
 use pqhsm_qrng::sim::Fault;
 use std::time::{Duration, Instant};
-
-fn sim(dir: &tempfile::TempDir, fault: Fault) -> SerialSim {
-    let opts = SerialOptions {
-        fault,
-        ..SerialOptions::default()
-    };
-    SerialSim::start(&dir.path().join("ttyQRNG"), opts).expect("pty")
-}
 
 #[test]
 fn good_device_serves_after_start_up_test() {

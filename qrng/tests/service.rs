@@ -4,23 +4,14 @@
 
 mod common;
 
-use common::{config, serial, source};
+use common::{config, serial, sim, source};
 use pqhsm_qrng::bridge::{self, BridgeServer};
 use pqhsm_qrng::chain::State;
 use pqhsm_qrng::kernel::{self, FeedOptions};
-use pqhsm_qrng::sim::serial::{SerialOptions, SerialSim};
 use pqhsm_qrng::sim::Fault;
 use pqhsm_qrng::stats::Battery;
 use pqhsm_qrng::{Chain, Service};
 use std::time::Duration;
-
-fn sim(dir: &tempfile::TempDir, fault: Fault) -> SerialSim {
-    let opts = SerialOptions {
-        fault,
-        ..SerialOptions::default()
-    };
-    SerialSim::start(&dir.path().join("ttyQRNG"), opts).expect("pty")
-}
 
 #[test]
 fn good_device_seeds_the_drbg_and_output_passes_the_battery() {

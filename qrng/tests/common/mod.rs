@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: configs that point at simulators.
 #![allow(dead_code)]
 
+use pqhsm_qrng::sim::serial::{SerialOptions, SerialSim};
+use pqhsm_qrng::sim::Fault;
 use pqhsm_qrng::{Chain, RngConfig, SourceStatus};
 
 /// A `[[rng.sources]]` serial entry for a simulator path, with short timeouts.
@@ -36,4 +38,13 @@ pub fn source(chain: &Chain, name: &str) -> SourceStatus {
         .into_iter()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no source {name}"))
+}
+
+/// A simulated serial QRNG with `fault`, reachable at DIR/ttyQRNG.
+pub fn sim(dir: &tempfile::TempDir, fault: Fault) -> SerialSim {
+    let opts = SerialOptions {
+        fault,
+        ..SerialOptions::default()
+    };
+    SerialSim::start(&dir.path().join("ttyQRNG"), opts).expect("pty")
 }
