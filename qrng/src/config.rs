@@ -143,6 +143,9 @@ pub struct HttpConfig {
     /// `length`, else 1024.
     #[serde(default)]
     pub batch_size: Option<usize>,
+    /// PEM file of a CA to trust besides the system's (a private QRNG appliance).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// Least time between two requests (the service's quota).
     #[serde(default = "default_min_interval_ms")]
     pub min_interval_ms: u64,

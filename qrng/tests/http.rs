@@ -163,3 +163,34 @@ fn quota_defers_without_counting_a_failure() {
     let st = source(&c, "q");
     assert_eq!((st.failures, web.requests()), (0, 1), "{st:?}");
 }
+
+#[test]
+fn https_service_is_trusted_through_ca_file_only() {
+    let id = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let tls = pqhsm_qrng::sim::http::TlsIdentity {
+        cert_pem: id.cert.pem(),
+        key_pem: id.key_pair.serialize_pem(),
+    };
+    let web = HttpSim::start(HttpOptions {
+        tls: Some(tls),
+        ..HttpOptions::default()
+    })
+    .unwrap();
+    assert!(web.url(1024).starts_with("https://localhost:"));
+
+    let mut untrusted = chain(&[http("q", &web.url(1024), "anu-json", "")]);
+    assert!(untrusted.device_seed().is_err());
+    let why = source(&untrusted, "q").last_error.unwrap();
+    assert!(
+        why.contains("cannot connect") && why.contains("UnknownIssuer"),
+        "{why}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("qrng-ca.pem");
+    std::fs::write(&ca, id.cert.pem()).unwrap();
+    let extra = format!("ca_file = \"{}\"", ca.display());
+    let mut trusted = chain(&[http("q", &web.url(1024), "anu-json", &extra)]);
+    let seed = trusted.device_seed().expect("TLS with the appliance's CA");
+    assert_eq!(seed.origin().source, "q");
+}

@@ -1,5 +1,5 @@
-//! An HTTP QRNG on 127.0.0.1: answers `GET ...?length=N` in the ANU JSON style or as raw
-//! octets, with the fault modes of [`Fault`]. A test fixture with a deliberately tiny
+//! An HTTP QRNG on 127.0.0.1 (plain, or HTTPS with a given certificate): answers
+//! `GET ...?length=N` in the ANU JSON style or as raw octets, with the fault modes of [`Fault`]. A test fixture with a deliberately tiny
 //! HTTP/1.1 responder (one request per connection), so that it can lie, stall and cut
 //! answers in ways a real server library would not; never binds beyond loopback.
 
@@ -21,6 +21,34 @@ pub struct HttpOptions {
     pub api_key: Option<String>,
     /// With [`Fault::Slow`]: pause between two body bytes.
     pub slow_interval: Duration,
+    /// Serve HTTPS with this certificate chain and key (PEM), as `https://localhost:PORT`.
+    pub tls: Option<TlsIdentity>,
+}
+
+/// A server certificate chain and its private key, PEM-encoded.
+#[derive(Debug, Clone)]
+pub struct TlsIdentity {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+fn tls_config(id: &TlsIdentity) -> io::Result<Arc<rustls::ServerConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad =
+        |e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
+    let certs = CertificateDer::pem_slice_iter(id.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(id.key_pem.as_bytes()).map_err(|e| bad(&e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(&e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| bad(&e))?;
+    Ok(Arc::new(config))
 }
 
 impl Default for HttpOptions {
@@ -30,6 +58,7 @@ impl Default for HttpOptions {
             fault: Fault::Good,
             api_key: None,
             slow_interval: Duration::from_millis(100),
+            tls: None,
         }
     }
 }
@@ -37,6 +66,7 @@ impl Default for HttpOptions {
 /// A running simulated HTTP QRNG.
 pub struct HttpSim {
     addr: SocketAddr,
+    tls: bool,
     stop: Arc<AtomicBool>,
     requests: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
@@ -50,6 +80,8 @@ impl HttpSim {
         let requests = Arc::new(AtomicU64::new(0));
         let (s, r) = (stop.clone(), requests.clone());
         let gen = Arc::new(Mutex::new(Generator::new(opts.fault)));
+        let tls = opts.tls.as_ref().map(tls_config).transpose()?;
+        let is_tls = tls.is_some();
         let thread = std::thread::Builder::new()
             .name("qrng-sim-http".into())
             .spawn(move || {
@@ -59,14 +91,26 @@ impl HttpSim {
                     }
                     let Ok(conn) = conn else { continue };
                     r.fetch_add(1, Ordering::SeqCst);
-                    let (opts, gen, s) = (opts.clone(), gen.clone(), s.clone());
+                    let (opts, gen, s, tls) = (opts.clone(), gen.clone(), s.clone(), tls.clone());
                     std::thread::spawn(move || {
-                        let _ = answer(conn, &opts, &gen, &s);
+                        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                        let _ = match tls.map(rustls::ServerConnection::new) {
+                            None => answer(conn, &opts, &gen, &s),
+                            Some(Ok(server)) => {
+                                let mut stream = rustls::StreamOwned::new(server, conn);
+                                let result = answer(&mut stream, &opts, &gen, &s);
+                                stream.conn.send_close_notify();
+                                let _ = stream.flush();
+                                result
+                            }
+                            Some(Err(_)) => Ok(()),
+                        };
                     });
                 }
             })?;
         Ok(HttpSim {
             addr,
+            tls: is_tls,
             stop,
             requests,
             thread: Some(thread),
@@ -75,10 +119,11 @@ impl HttpSim {
 
     /// The service URL asking for `length` uint8 values.
     pub fn url(&self, length: usize) -> String {
-        format!(
-            "http://{}/API/jsonI.php?length={length}&type=uint8",
-            self.addr
-        )
+        let path = format!("/API/jsonI.php?length={length}&type=uint8");
+        match self.tls {
+            true => format!("https://localhost:{}{path}", self.addr.port()),
+            false => format!("http://{}{path}", self.addr),
+        }
     }
 
     /// Requests received so far.
@@ -98,7 +143,7 @@ impl Drop for HttpSim {
 }
 
 /// Read the request head; return the `length` query value and whether the key matched.
-fn read_request(conn: &mut TcpStream, key: Option<&str>) -> io::Result<(usize, bool)> {
+fn read_request(conn: &mut impl Read, key: Option<&str>) -> io::Result<(usize, bool)> {
     let mut head = Vec::new();
     let mut b = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -132,14 +177,13 @@ fn read_request(conn: &mut TcpStream, key: Option<&str>) -> io::Result<(usize, b
 }
 
 fn answer(
-    mut conn: TcpStream,
+    mut conn: impl Read + Write,
     opts: &HttpOptions,
     gen: &Mutex<Generator>,
     stop: &AtomicBool,
 ) -> io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(5)))?;
     let (length, key_ok) = read_request(&mut conn, opts.api_key.as_deref())?;
-    let send = |conn: &mut TcpStream, status: &str, ctype: &str, body: &[u8]| {
+    let send = |conn: &mut dyn Write, status: &str, ctype: &str, body: &[u8]| {
         let head = format!(
             "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()

@@ -83,7 +83,20 @@ impl HttpSource {
     pub fn new(cfg: HttpConfig) -> Result<HttpSource> {
         let endpoint = Endpoint::parse(&cfg)?;
         let timeout = Duration::from_millis(cfg.timeout_ms);
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = &cfg.ca_file {
+            let bad = |e: &dyn std::fmt::Display| {
+                Error::Config(format!(
+                    "source `{}`: ca_file {}: {e}",
+                    cfg.name,
+                    path.display()
+                ))
+            };
+            let pem = std::fs::read(path).map_err(|e| bad(&e))?;
+            let ca = reqwest::Certificate::from_pem(&pem).map_err(|e| bad(&e))?;
+            builder = builder.add_root_certificate(ca);
+        }
+        let client = builder
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -174,13 +187,24 @@ impl HttpSource {
 
 fn describe(e: reqwest::Error, timeout_ms: u64) -> Error {
     if e.is_timeout() {
-        Error::Rejected(format!(
+        return Error::Rejected(format!(
             "no complete answer within {timeout_ms} ms (slow or stalled)"
-        ))
-    } else if e.is_connect() {
-        Error::Unreachable(format!("cannot connect: {e}"))
+        ));
+    }
+    // reqwest's own message is generic; the cause (refused, bad certificate) is below it.
+    let connect = e.is_connect();
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    if connect {
+        Error::Unreachable(format!("cannot connect: {text}"))
     } else {
-        Error::Unreachable(format!("request failed: {e}"))
+        Error::Unreachable(format!("request failed: {text}"))
     }
 }
 
