@@ -99,6 +99,11 @@ pub struct SerialConfig {
     /// Written after opening to start the stream (OneRNG: "cmdO").
     #[serde(default)]
     pub start_command: Option<String>,
+    /// Baud rates to open and close the port at before the real open: the TrueRNGpro/V2
+    /// mode "knock" is `[110, 300, 110]`, then `baud` picks the mode (300 whitened, 19200
+    /// raw ADC samples, 57600 unwhitened on V2).
+    #[serde(default)]
+    pub knock: Vec<u32>,
     pub min_entropy_per_byte: f64,
     /// First back-off after a failure; doubles on each failure in a row.
     #[serde(default = "default_retry_ms")]

@@ -155,7 +155,9 @@ fn start_command_starts_the_stream() {
     let why = source(&silent, "primary").last_error.unwrap();
     assert!(why.contains("no data"), "{why}");
     drop(silent);
-    let mut chain = chain(&[serial("primary", dev.path(), "start_command = \"cmdO\"")]);
+    // With the TrueRNGpro mode knock before the real open, as a Pro in raw mode needs.
+    let extra = "start_command = \"cmdO\"\nknock = [110, 300, 110]\nbaud = 19200";
+    let mut chain = chain(&[serial("primary", dev.path(), extra).replace("baud = 115200\n", "")]);
     chain.device_seed().expect("streams after cmdO");
 }
 

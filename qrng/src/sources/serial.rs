@@ -24,6 +24,13 @@ impl SerialSource {
         let unreachable = |what: &str, e: &dyn std::fmt::Display| {
             Error::Unreachable(format!("{what} {path}: {e}"))
         };
+        for &rate in &self.cfg.knock {
+            // Opening at the rate is the signal; the port closes again at once.
+            serialport::new(path.as_ref(), rate)
+                .timeout(Duration::from_millis(self.cfg.timeout_ms))
+                .open()
+                .map_err(|e| unreachable("cannot knock on", &e))?;
+        }
         // Exclusive open (TIOCEXCL): one reader per port, as the bridge requires.
         let mut port = serialport::new(path.as_ref(), self.cfg.baud)
             .timeout(Duration::from_millis(self.cfg.timeout_ms))
