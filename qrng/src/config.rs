@@ -337,7 +337,12 @@ impl RngConfig {
                         path.to_string_lossy()
                     ))
                 })?;
-                RngConfig::from_conf_str(&text)
+                RngConfig::from_conf_str(&text).map_err(|e| match e {
+                    Error::Config(m) => {
+                        Error::Config(format!("{m} (in PQHSM_CONF {})", path.to_string_lossy()))
+                    }
+                    other => other,
+                })
             }
         }
     }

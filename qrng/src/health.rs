@@ -12,7 +12,7 @@
 //!   1 + CRITBINOM(W, 2^−H, 1 − α), gives 17 at H = 7.9, α = 2^−30, and a true false-alarm
 //!   rate above α.
 //!
-//! CRITBINOM(n, p, 1 − α) is the least k with P[X ≤ k] ≥ 1 − α for X ~ Binomial(n, p),
+//! CRITBINOM(n, p, 1 − α) is the least k with P(X ≤ k) ≥ 1 − α for X ~ Binomial(n, p),
 //! computed here from the upper tail in log space (see [`critbinom`]). At α = 2^−30 this gives,
 //! for byte samples: H = 1 → RCT 31, APT 325; H = 7 → RCT 6, APT 23; H = 7.9 → RCT 5, APT 18;
 //! H = 8 → RCT 5, APT 17 (the unit tests hold these against the reference table).
@@ -58,7 +58,7 @@ pub fn rct_cutoff(h: f64, alpha_log2: u32) -> u32 {
 }
 
 /// CRITBINOM(n, p, 1 − α) with α = 2^-`alpha_log2`: the least k such that
-/// P[X > k] ≤ α for X ~ Binomial(n, p).
+/// P(X > k) ≤ α for X ~ Binomial(n, p).
 ///
 /// The tail is summed from log-space terms (ln pmf(j+1) = ln pmf(j) + ln((n−j)/(j+1)) +
 /// ln(p/(1−p))), so windows of 1024 fair bits (pmf(0) = 2^-1023) do not underflow and the
@@ -73,7 +73,7 @@ pub fn critbinom(n: u32, p: f64, alpha_log2: u32) -> u32 {
         ln += (f64::from(n - j) / f64::from(j + 1)).ln() + ln_odds;
         ln_pmf.push(ln);
     }
-    // tail = P[X > k], accumulated from the top down.
+    // tail = P(X > k), accumulated from the top down.
     let mut tail = 0.0;
     for k in (0..=n).rev() {
         if tail > alpha {
