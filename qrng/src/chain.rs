@@ -83,7 +83,8 @@ struct Slot {
     source: Box<dyn Source>,
     health: HealthTests,
     cond: Conditioner,
-    buf: Vec<u8>,
+    /// Raw samples read but not yet tested; zeroized when dropped.
+    buf: zeroize::Zeroizing<Vec<u8>>,
     start: usize,
     end: usize,
     status: SourceStatus,
@@ -99,7 +100,7 @@ impl Slot {
             source,
             health: HealthTests::new(Cutoffs::for_bytes(h, alpha_log2), startup),
             cond: Conditioner::new(h),
-            buf: vec![0; 4096],
+            buf: zeroize::Zeroizing::new(vec![0; 4096]),
             start: 0,
             end: 0,
             status,

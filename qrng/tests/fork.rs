@@ -1,7 +1,13 @@
-//! Fork safety, alone in its own test binary so that fork() happens in a process with a
-//! single test thread: parent and child must never produce the same output.
+//! Fork safety, in its own test binary with its tests run one at a time, so that fork()
+//! never copies another test mid-way: parent and child must never produce the same output.
 
+use pqhsm_qrng::sim::serial::{SerialOptions, SerialSim};
 use pqhsm_qrng::{RngConfig, Service};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Held by each test: one fork at a time, no other test running meanwhile.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn child_output(svc: &Service) -> [u8; 32] {
     let mut fds = [0; 2];
@@ -37,6 +43,7 @@ fn child_output(svc: &Service) -> [u8; 32] {
 
 #[test]
 fn parent_and_children_never_repeat_output() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let svc = Service::new(&RngConfig::default());
     let mut warm = [0u8; 32];
     svc.fill(&mut warm).unwrap();
@@ -53,4 +60,26 @@ fn parent_and_children_never_repeat_output() {
         "two children from the same state repeated"
     );
     assert_ne!(first_child, [0u8; 32]);
+}
+
+#[test]
+fn child_of_a_process_with_a_device_thread_reseeds_and_serves() {
+    // The parent's background thread is reading a device when the child is born; the child
+    // has no such thread and must neither wait for it nor repeat the parent's stream.
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let dev = SerialSim::start(&dir.path().join("ttyQRNG"), SerialOptions::default()).unwrap();
+    let text = format!(
+        "[[rng.sources]]\nname = \"primary\"\nkind = \"serial\"\npath = \"{}\"\n\
+         min_entropy_per_byte = 7.0\n",
+        dev.path().display()
+    );
+    let cfg = RngConfig::from_conf_str(&text).unwrap();
+    let svc = Service::new(&cfg);
+    svc.settle(Duration::from_secs(5)).unwrap();
+    assert_eq!(svc.status().drbg_seeded_from, "os + primary (serial)");
+    let child = child_output(&svc);
+    let mut parent = [0u8; 32];
+    svc.fill(&mut parent).unwrap();
+    assert_ne!(child, parent);
 }

@@ -143,3 +143,30 @@ fn feed_kernel_dry_run_credits_device_seeds_only() {
     let err = kernel::feed(&mut os_only, &opts).unwrap_err();
     assert!(err.to_string().contains("no device entropy"), "{err}");
 }
+
+#[test]
+fn concurrent_callers_never_see_the_same_bytes() {
+    let svc = std::sync::Arc::new(Service::new(&config(&[], "reseed_bytes = 4096")));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let svc = svc.clone();
+            std::thread::spawn(move || {
+                (0..20_000)
+                    .map(|_| {
+                        let mut b = [0u8; 16];
+                        svc.fill(&mut b).unwrap();
+                        b
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for t in threads {
+        for b in t.join().unwrap() {
+            assert!(seen.insert(b), "a 16-byte output repeated");
+        }
+    }
+    assert_eq!(seen.len(), 80_000);
+    assert!(svc.status().drbg_reseeds > 300, "reseeds every 4 KiB");
+}
