@@ -97,11 +97,7 @@ impl Service {
         if due {
             self.reseed(&mut inner, None)?;
         }
-        match inner.drbg.as_mut() {
-            Some(d) => d.generate(buf),
-            None => return Err(crate::Error::Os("the DRBG is not seeded".into())),
-        }
-        Ok(())
+        generate(&mut inner, buf)
     }
 
     /// Fill `buf` after a reseed from a fresh seed drawn now, on this thread, from the chain
@@ -124,11 +120,7 @@ impl Service {
         };
         let mut inner = lock(&self.inner);
         self.reseed(&mut inner, Some(seed))?;
-        match inner.drbg.as_mut() {
-            Some(d) => d.generate(buf),
-            None => return Err(crate::Error::Os("the DRBG is not seeded".into())),
-        }
-        Ok(())
+        generate(&mut inner, buf)
     }
 
     /// Reseed under the lock: fresh OS bytes always, plus the waiting device seed if any.
@@ -156,7 +148,17 @@ impl Service {
             }),
         };
         match inner.drbg.as_mut() {
-            Some(d) => d.reseed(device.as_ref())?,
+            // A forked child must not serve its parent's state; anyone else may go on with
+            // the current state while the OS RNG is failing, and retries on the next call.
+            Some(d) => match d.reseed(device.as_ref()) {
+                Err(e) if !d.forked() => {
+                    tracing::error!(
+                        "DRBG reseed failed, output continues from the current state: {e}"
+                    );
+                    return Ok(());
+                }
+                other => other?,
+            },
             None => inner.drbg = Some(Drbg::new(self.policy, device.as_ref())?),
         }
         // A reseed without a device seed carries the earlier device entropy forward in the
@@ -234,6 +236,16 @@ impl Drop for Service {
             f.stop.store(true, Ordering::SeqCst);
             f.wake.notify_all();
         }
+    }
+}
+
+fn generate(inner: &mut Inner, buf: &mut [u8]) -> Result<()> {
+    match inner.drbg.as_mut() {
+        Some(d) => {
+            d.generate(buf);
+            Ok(())
+        }
+        None => Err(crate::Error::Os("the DRBG is not seeded".into())),
     }
 }
 
