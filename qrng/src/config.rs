@@ -377,6 +377,11 @@ impl RngConfig {
             if name.is_empty() || !names.insert(name) {
                 return bad(format!("source name `{name}` is empty or used twice"));
             }
+            let reserved = (name == "bridge" && self.bridge.is_some())
+                || (name == "os" && !matches!(s, SourceConfig::Os(_)));
+            if reserved {
+                return bad(format!("source name `{name}` is reserved: choose another"));
+            }
             if let Some(h) = s.min_entropy() {
                 if !(h > 0.0 && h <= 8.0) {
                     return bad(format!(
@@ -482,6 +487,11 @@ api_key_env = "QRNG_API_KEY"
         )
         .unwrap_err();
         assert!(e.to_string().contains("https"), "{e}");
+        let e = RngConfig::from_conf_str(
+            "[[rng.sources]]\nname='os'\nkind='file'\npath='/x'\nmin_entropy_per_byte=7.0\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("reserved"), "{e}");
         let e = RngConfig::from_conf_str("[rng]\nalpha_log2 = 4\n").unwrap_err();
         assert!(e.to_string().contains("alpha_log2"), "{e}");
     }

@@ -21,7 +21,7 @@ use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha512};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use zeroize::Zeroizing;
 
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -45,6 +45,23 @@ pub fn fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
 }
 
+/// Monotonic milliseconds from CLOCK_MONOTONIC_COARSE: a few ns through the vDSO where
+/// `Instant::now()` costs ~45 ns here, and tick resolution (≤ 10 ms) is plenty for a
+/// reseed interval counted in seconds.
+fn coarse_now_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the live, writable `ts`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    if rc != 0 {
+        // Unreachable on Linux; a frozen clock would stop time-based reseeds, not output.
+        return 0;
+    }
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
 /// When the generator must reseed.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -57,7 +74,8 @@ pub struct Drbg {
     rng: ChaCha20Rng,
     policy: Policy,
     since_reseed: u64,
-    seeded_at: Instant,
+    /// Coarse monotonic time of the last reseed, milliseconds.
+    seeded_at_ms: u64,
     generation: u64,
     reseeds: u64,
 }
@@ -72,7 +90,7 @@ impl Drbg {
             rng: ChaCha20Rng::from_seed([0; 32]),
             policy,
             since_reseed: 0,
-            seeded_at: Instant::now(),
+            seeded_at_ms: coarse_now_ms(),
             generation: fork_generation(),
             reseeds: 0,
         };
@@ -105,7 +123,7 @@ impl Drbg {
         zeroize::Zeroize::zeroize(digest.as_mut_slice());
         self.rng = ChaCha20Rng::from_seed(*key);
         self.since_reseed = 0;
-        self.seeded_at = Instant::now();
+        self.seeded_at_ms = coarse_now_ms();
         self.generation = fork_generation();
         self.reseeds += 1;
         Ok(())
@@ -121,7 +139,8 @@ impl Drbg {
     pub fn needs_reseed(&self) -> bool {
         self.forked()
             || self.since_reseed >= self.policy.reseed_bytes
-            || self.seeded_at.elapsed() >= self.policy.reseed_interval
+            || coarse_now_ms().saturating_sub(self.seeded_at_ms)
+                >= self.policy.reseed_interval.as_millis() as u64
     }
 
     /// Output; the caller checks [`needs_reseed`](Self::needs_reseed) first.
