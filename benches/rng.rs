@@ -85,7 +85,8 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-/// Per-call latency of 32-byte requests over a few seconds of device activity.
+/// Per-call latency of 32-byte requests over a few seconds of device activity (each figure
+/// includes the two clock reads that time the call).
 fn latency_report() {
     let before = pqhsm::rng::status();
     let mut samples = Vec::with_capacity(400_000);
