@@ -10,6 +10,7 @@ mod keys;
 mod open;
 mod pin;
 pub mod quickstart;
+pub mod rng;
 pub mod token;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -33,6 +34,9 @@ pub enum Command {
     /// Token set-up and information.
     #[command(subcommand)]
     Token(token::TokenCmd),
+    /// Entropy sources, the entropy bridge and the kernel feeder.
+    #[command(subcommand)]
+    Rng(rng::RngCmd),
     /// Named keys and their versions: generate, rotate, retire, import, export, ...
     #[command(subcommand)]
     Keys(keys::KeysCmd),
@@ -66,6 +70,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Quickstart(a) => quickstart::run(a),
         Command::Token(c) => token::run(c),
+        Command::Rng(c) => Ok(rng::run(c)?),
         Command::Keys(c) => keys::run(c),
         Command::Sign(a) => envelope::sign(a),
         Command::Verify(a) => envelope::verify(a),
