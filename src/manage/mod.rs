@@ -4,13 +4,32 @@
 //! `crate::object::vendor`), changed only here, atomically, and enforced where operations
 //! start, so the CLI and PKCS#11 clients see one truth.
 
+pub mod algorithms;
 pub mod audit;
 pub mod clock;
+mod create;
+pub mod envelope;
+pub mod export;
+pub mod import;
+pub mod info;
 pub mod lifecycle;
 pub mod meta;
+pub mod policy;
+mod versions;
+mod view;
 
-use clock::{Clock, SystemClock};
+pub use versions::{GenerateRequest, Rotated};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::module::{Module, SessionHandle};
+use crate::object::template::NewObject;
+use crate::object::Attrs;
+use crate::store::{Change, ObjectId};
+use crate::token::{Token, Who};
+use audit::{Entry, Outcome};
+use clock::{Clock, SystemClock, Timestamp};
 use std::sync::{Arc, RwLock};
+use view::Snapshot;
 
 /// Who acts on the token and what time they see: the clock lifecycle checks read and the
 /// actor audit entries name. A module starts as a PKCS#11 client on the system clock; the
@@ -32,28 +51,6 @@ impl Caller {
 
 /// The caller shared by a module and its tokens.
 pub type CallerCell = RwLock<Arc<Caller>>;
-
-pub mod algorithms;
-mod create;
-pub mod envelope;
-pub mod export;
-pub mod import;
-pub mod info;
-pub mod policy;
-mod versions;
-mod view;
-
-pub use versions::{GenerateRequest, Rotated};
-
-use crate::error::{Error, ErrorKind, Result};
-use crate::module::{Module, SessionHandle};
-use crate::object::template::NewObject;
-use crate::object::Attrs;
-use crate::store::{Change, ObjectId};
-use crate::token::{Token, Who};
-use audit::{Entry, Outcome};
-use clock::Timestamp;
-use view::Snapshot;
 
 /// How often a change prepared from a reading of the token is prepared again when another
 /// process changed the token in between.
