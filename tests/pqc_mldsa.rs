@@ -9,7 +9,7 @@ mod common;
 
 use common::hash::Hash;
 use common::keys::KeyPair;
-use common::pqc::{self, Family, Set, ML_DSA};
+use common::pqc::{self, BytePair, Family, HashVerifyFn, Set, VerifyFn, ML_DSA};
 use common::Token;
 use cryptoki::mechanism::dsa::{HashSignAdditionalContext, HedgeType, SignAdditionalContext};
 use cryptoki::mechanism::Mechanism;
@@ -22,16 +22,20 @@ use fips204::Ph;
 /// fips204 for one parameter set, on raw bytes.
 struct Reference {
     /// ξ -> (public key, expanded private key).
-    keygen: fn(&[u8; 32]) -> (Vec<u8>, Vec<u8>),
-    /// (public key, message, signature, context).
-    verify: fn(&[u8], &[u8], &[u8], &[u8]) -> bool,
-    hash_verify: fn(&[u8], &[u8], &[u8], &[u8], &Ph) -> bool,
-    /// (private key, message, context): the FIPS 204 deterministic variant (rnd = 0).
-    sign_deterministic: fn(&[u8], &[u8], &[u8]) -> Vec<u8>,
+    keygen: fn(&[u8; 32]) -> BytePair,
+    verify: VerifyFn,
+    hash_verify: HashVerifyFn<Ph>,
+    /// The FIPS 204 deterministic variant (rnd = 0).
+    sign_deterministic: SignFn,
     /// Hedged, from the OS RNG.
-    sign: fn(&[u8], &[u8], &[u8]) -> Vec<u8>,
-    hash_sign: fn(&[u8], &[u8], &[u8], &Ph) -> Vec<u8>,
+    sign: SignFn,
+    hash_sign: HashSignFn,
 }
+
+/// (private key, message, context) -> signature.
+type SignFn = fn(&[u8], &[u8], &[u8]) -> Vec<u8>;
+/// (private key, message, context, pre-hash) -> hedged signature.
+type HashSignFn = fn(&[u8], &[u8], &[u8], &Ph) -> Vec<u8>;
 
 macro_rules! reference {
     ($m:ident) => {{

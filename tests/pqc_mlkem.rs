@@ -8,7 +8,7 @@ mod common;
 
 use common::interface::Interfaces;
 use common::keys::{attr_bytes, import_secret};
-use common::pqc::{self, Set, ML_DSA, ML_KEM};
+use common::pqc::{self, BytePair, Set, ML_DSA, ML_KEM};
 use common::Token;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
@@ -18,8 +18,10 @@ use fips203::traits::{Decaps, Encaps, KeyGen, SerDes};
 
 /// The independent implementation for one parameter set, on raw bytes.
 struct Reference {
-    keygen: fn(&[u8; 32], &[u8; 32]) -> (Vec<u8>, Vec<u8>),
-    encaps: fn(&[u8]) -> (Vec<u8>, Vec<u8>),
+    /// (d, z) -> (encapsulation key, decapsulation key).
+    keygen: fn(&[u8; 32], &[u8; 32]) -> BytePair,
+    /// encapsulation key -> (shared secret, ciphertext).
+    encaps: fn(&[u8]) -> BytePair,
     decaps: fn(&[u8], &[u8]) -> Vec<u8>,
 }
 
@@ -170,6 +172,28 @@ pqhsm_only! {
             assert_eq!(hmac_probe(s, sent), hmac_probe(s, got), "{}: same generic secret", set.name);
             // Keys made from a KEM secret are sealed like every other key.
             pqc::assert_sealed(&t, got, &[CKA_VALUE], "decapsulated secret");
+        }
+    }
+
+    /// The new key of C_EncapsulateKey and of C_DecapsulateKey has CKA_ALWAYS_SENSITIVE,
+    /// CKA_NEVER_EXTRACTABLE and CKA_LOCAL FALSE, as PKCS#11 3.2 says (the secret is shared
+    /// with the other party); it is still sensitive and unextractable by the token's policy.
+    fn kem_secrets_carry_the_history_3_2_gives_them(b: Backend) {
+        let t = Token::new(b);
+        let s = t.session();
+        let kp = pqc::generate(s, ML_KEM[1], &t.label("kem"));
+        let (ct, sent) = ck!(s.encapsulate_key(&Mechanism::MlKem, kp.public, &aes_template()));
+        let got = ck!(s.decapsulate_key(&Mechanism::MlKem, kp.private, &aes_template(), &ct));
+        for (what, k) in [("encapsulated", sent), ("decapsulated", got)] {
+            for (ty, want) in [
+                (AttributeType::AlwaysSensitive, false),
+                (AttributeType::NeverExtractable, false),
+                (AttributeType::Local, false),
+                (AttributeType::Sensitive, true),
+                (AttributeType::Extractable, false),
+            ] {
+                assert_eq!(common::keys::attr_bool(s, k, ty), want, "{what} key: {ty:?}");
+            }
         }
     }
 

@@ -505,3 +505,11 @@ pub fn check_single_part(s: &Session, m: &Mechanism, kp: KeyPair, input: &[u8]) 
     ck!(s.verify_signature(input));
     sig
 }
+
+/// Two byte strings an independent implementation returns together: a key pair (public,
+/// private) or an encapsulation (shared secret, ciphertext).
+pub type BytePair = (Vec<u8>, Vec<u8>);
+/// An independent verifier: (public key, message, signature, context) -> valid.
+pub type VerifyFn = fn(&[u8], &[u8], &[u8], &[u8]) -> bool;
+/// As [`VerifyFn`], for the pre-hash variant with the implementation's hash choice `P`.
+pub type HashVerifyFn<P> = fn(&[u8], &[u8], &[u8], &[u8], &P) -> bool;
