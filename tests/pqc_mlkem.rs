@@ -221,19 +221,38 @@ pqhsm_only! {
     }
 
     /// C_EncapsulateKey with a NULL ciphertext buffer reports the ciphertext length and
-    /// makes no key (cryptoki always asks the length first; here the query alone is made).
-    fn length_query_makes_no_key(b: Backend) {
+    /// makes no key; a buffer one byte short gets CKR_BUFFER_TOO_SMALL with the length and
+    /// makes no key either; the right size makes one (cryptoki always asks the length first,
+    /// so these calls go through the 3.2 function list directly).
+    fn length_query_and_short_buffer_make_no_key(b: Backend) {
         let t = Token::new(b);
         let s = t.session();
         let iface = Interfaces::load(&b.module_path());
         for set in ML_KEM {
             let kp = pqc::generate(s, set, &t.label(set.name));
             let before = pqc::object_count(s);
-            let (rv, len, key) = iface.encapsulate_length(s, &Mechanism::MlKem, kp.public, &aes_template());
-            assert_ok!(rv);
-            assert_eq!(len, set.output_len, "{}: reported ciphertext length", set.name);
-            assert_eq!(key, CK_INVALID_HANDLE, "{}: no key handle written", set.name);
+            let q = iface.encapsulate(s, &Mechanism::MlKem, kp.public, &aes_template(), None);
+            assert_ok!(q.rv);
+            assert_eq!(q.len, set.output_len, "{}: reported ciphertext length", set.name);
+            assert_eq!(q.key, CK_INVALID_HANDLE, "{}: no key handle written", set.name);
+            let short = iface.encapsulate(s, &Mechanism::MlKem, kp.public, &aes_template(), Some(set.output_len - 1));
+            assert_ckr!(short.rv, BufferTooSmall);
+            assert_eq!(short.len, set.output_len, "{}: the length needed", set.name);
+            assert_eq!(short.key, CK_INVALID_HANDLE);
             assert_eq!(pqc::object_count(s), before, "{}: no object made", set.name);
+
+            let done = iface.encapsulate(s, &Mechanism::MlKem, kp.public, &aes_template(), Some(set.output_len));
+            assert_ok!(done.rv);
+            assert_eq!(done.ciphertext.len(), set.output_len);
+            assert_ne!(done.key, CK_INVALID_HANDLE);
+            assert_eq!(pqc::object_count(s), before + 1, "{}: one key made", set.name);
+            // cryptoki makes handles only itself: find the one the raw call returned.
+            let key = ck!(s.find_objects(&[]))
+                .into_iter()
+                .find(|h| h.handle() == done.key)
+                .expect("the new key is visible");
+            let got = ck!(s.decapsulate_key(&Mechanism::MlKem, kp.private, &aes_template(), &done.ciphertext));
+            assert_eq!(aes_probe(s, key), aes_probe(s, got));
         }
     }
 
