@@ -356,4 +356,29 @@ pqhsm_only! {
             assert_eq!(pqc::parameter_set(s, public), set.ckp);
         }
     }
+
+    /// A token ML-KEM private key comes back sealed after C_Finalize/C_Initialize and
+    /// decapsulates an earlier ciphertext to the same secret.
+    fn keys_survive_a_module_restart(b: Backend) {
+        let mut t = Token::new(b);
+        let mut before = Vec::new();
+        for set in ML_KEM {
+            let label = format!("restart-{}", set.name);
+            let s = t.session();
+            let kp = pqc::generate(s, set, &label);
+            let (ct, key) = ck!(s.encapsulate_key(&Mechanism::MlKem, kp.public, &aes_template()));
+            before.push((set, label, ct, aes_probe(s, key)));
+        }
+        t.reinitialize();
+        let s = t.session();
+        for (set, label, ct, probe) in before {
+            let found = ck!(s.find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Label(label.into_bytes()),
+            ]));
+            assert_eq!(found.len(), 1, "{}: the private key after restart", set.name);
+            let key = ck!(s.decapsulate_key(&Mechanism::MlKem, found[0], &aes_template(), &ct));
+            assert_eq!(aes_probe(s, key), probe, "{}: same secret after restart", set.name);
+        }
+    }
 }
