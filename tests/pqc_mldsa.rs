@@ -8,12 +8,13 @@
 mod common;
 
 use common::hash::Hash;
+use common::keys::import_secret;
 use common::keys::KeyPair;
-use common::pqc::{self, Family, Set, ML_DSA};
-use common::Token;
+use common::pqc::{self, BytePair, Family, HashVerifyFn, Set, VerifyFn, ML_DSA};
+use common::{Options, Token};
 use cryptoki::mechanism::dsa::{HashSignAdditionalContext, HedgeType, SignAdditionalContext};
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, ObjectHandle};
+use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use cryptoki_sys::*;
 use fips204::traits::{KeyGen, SerDes, Signer, Verifier};
@@ -22,16 +23,20 @@ use fips204::Ph;
 /// fips204 for one parameter set, on raw bytes.
 struct Reference {
     /// ξ -> (public key, expanded private key).
-    keygen: fn(&[u8; 32]) -> (Vec<u8>, Vec<u8>),
-    /// (public key, message, signature, context).
-    verify: fn(&[u8], &[u8], &[u8], &[u8]) -> bool,
-    hash_verify: fn(&[u8], &[u8], &[u8], &[u8], &Ph) -> bool,
-    /// (private key, message, context): the FIPS 204 deterministic variant (rnd = 0).
-    sign_deterministic: fn(&[u8], &[u8], &[u8]) -> Vec<u8>,
+    keygen: fn(&[u8; 32]) -> BytePair,
+    verify: VerifyFn,
+    hash_verify: HashVerifyFn<Ph>,
+    /// The FIPS 204 deterministic variant (rnd = 0).
+    sign_deterministic: SignFn,
     /// Hedged, from the OS RNG.
-    sign: fn(&[u8], &[u8], &[u8]) -> Vec<u8>,
-    hash_sign: fn(&[u8], &[u8], &[u8], &Ph) -> Vec<u8>,
+    sign: SignFn,
+    hash_sign: HashSignFn,
 }
+
+/// (private key, message, context) -> signature.
+type SignFn = fn(&[u8], &[u8], &[u8]) -> Vec<u8>;
+/// (private key, message, context, pre-hash) -> hedged signature.
+type HashSignFn = fn(&[u8], &[u8], &[u8], &Ph) -> Vec<u8>;
 
 macro_rules! reference {
     ($m:ident) => {{
@@ -362,5 +367,72 @@ pqhsm_only! {
         let on = pqc::generate(s, set, &t.label("on"));
         assert_ckr!(s.sign_init(&m, on.public), KeyTypeInconsistent | KeyFunctionNotPermitted);
         assert_ckr!(s.verify_init(&m, on.private), KeyTypeInconsistent | KeyFunctionNotPermitted);
+    }
+
+    /// The IETF LAMPS PKCS#8 seed-only examples: a key imported from ξ = 00 01 .. 1f and
+    /// made extractable (policy permitting) wraps (CKM_AES_CBC_PAD) to exactly the example's
+    /// DER, and the example's DER unwraps into a sealed key whose SPKI is the example's public
+    /// key and which signs as fips204 does.
+    fn lamps_pkcs8_examples_wrap_and_unwrap(b: Backend) {
+        let t = Token::with(b, Options::pqhsm_conf("[policy]\nallow_extractable = true\n"));
+        let s = t.session();
+        let kek = import_secret(s, KeyType::AES, &[0x11; 32]);
+        let wrap = Mechanism::AesCbcPad([0x24; 16]);
+        let xi: [u8; 32] = std::array::from_fn(|i| i as u8);
+        for set in ML_DSA {
+            let bits = &set.name[7..];
+            let pem = |file: &str| {
+                let path = format!("{}/../shared/vectors/lamps-examples/{file}", env!("CARGO_MANIFEST_DIR"));
+                let text = std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+                der::pem::decode_vec(&text).unwrap_or_else(|e| panic!("{path}: {e}")).1
+            };
+            let (private_der, public_der) = (pem(&format!("ML-DSA-{bits}-seed.priv")), pem(&format!("ML-DSA-{bits}.pub")));
+
+            let key = ck!(pqc::import_private_with(s, set, Some(&xi), None, vec![Attribute::Extractable(true)]));
+            assert_eq!(pqc::public_key_info_der(s, key), public_der, "{}: SPKI of ξ = 0..31", set.name);
+            let wrapped = ck!(s.wrap_key(&wrap, kek, key));
+            assert_eq!(ck!(s.decrypt(&wrap, kek, &wrapped)), private_der, "{}: LAMPS seed-only PKCS#8", set.name);
+
+            let blob = ck!(s.encrypt(&wrap, kek, &private_der));
+            let back = ck!(s.unwrap_key(&wrap, kek, &blob, &[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::KeyType(KeyType::ML_DSA),
+                Attribute::Token(true),
+                Attribute::Sensitive(true),
+                Attribute::Extractable(false),
+                Attribute::Sign(true),
+            ]));
+            assert_eq!(pqc::public_key_info_der(s, back), public_der, "{}: unwrapped key", set.name);
+            assert_eq!(pqc::parameter_set(s, back), set.ckp);
+            pqc::assert_sealed(&t, back, &[CKA_SEED, CKA_VALUE], set.name);
+            let (_, expanded) = (reference(set).keygen)(&xi);
+            let m = ml_dsa(HedgeType::DeterministicRequired, None);
+            assert_eq!(ck!(s.sign(&m, back, MSG)), (reference(set).sign_deterministic)(&expanded, MSG, b""));
+        }
+    }
+
+    /// Token keys are sealed in the store and come back after C_Finalize/C_Initialize: the
+    /// same key signs the same deterministic signature.
+    fn keys_survive_a_module_restart(b: Backend) {
+        let mut t = Token::new(b);
+        let mut before = Vec::new();
+        for set in ML_DSA {
+            let label = format!("restart-{}", set.name);
+            let kp = pqc::generate(t.session(), set, &label);
+            let m = ml_dsa(HedgeType::DeterministicRequired, Some(CTX));
+            before.push((set, label, ck!(t.session().sign(&m, kp.private, MSG))));
+        }
+        t.reinitialize();
+        let s = t.session();
+        for (set, label, sig) in before {
+            let found = ck!(s.find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Label(label.into_bytes()),
+            ]));
+            assert_eq!(found.len(), 1, "{}: the private key after restart", set.name);
+            assert_eq!(pqc::parameter_set(s, found[0]), set.ckp);
+            let m = ml_dsa(HedgeType::DeterministicRequired, Some(CTX));
+            assert_eq!(ck!(s.sign(&m, found[0], MSG)), sig, "{}: same key after restart", set.name);
+        }
     }
 }

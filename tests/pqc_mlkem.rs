@@ -8,7 +8,7 @@ mod common;
 
 use common::interface::Interfaces;
 use common::keys::{attr_bytes, import_secret};
-use common::pqc::{self, Set, ML_DSA, ML_KEM};
+use common::pqc::{self, BytePair, Set, ML_DSA, ML_KEM};
 use common::Token;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
@@ -18,8 +18,10 @@ use fips203::traits::{Decaps, Encaps, KeyGen, SerDes};
 
 /// The independent implementation for one parameter set, on raw bytes.
 struct Reference {
-    keygen: fn(&[u8; 32], &[u8; 32]) -> (Vec<u8>, Vec<u8>),
-    encaps: fn(&[u8]) -> (Vec<u8>, Vec<u8>),
+    /// (d, z) -> (encapsulation key, decapsulation key).
+    keygen: fn(&[u8; 32], &[u8; 32]) -> BytePair,
+    /// encapsulation key -> (shared secret, ciphertext).
+    encaps: fn(&[u8]) -> BytePair,
     decaps: fn(&[u8], &[u8]) -> Vec<u8>,
 }
 
@@ -173,6 +175,28 @@ pqhsm_only! {
         }
     }
 
+    /// The new key of C_EncapsulateKey and of C_DecapsulateKey has CKA_ALWAYS_SENSITIVE,
+    /// CKA_NEVER_EXTRACTABLE and CKA_LOCAL FALSE, as PKCS#11 3.2 says (the secret is shared
+    /// with the other party); it is still sensitive and unextractable by the token's policy.
+    fn kem_secrets_carry_the_history_3_2_gives_them(b: Backend) {
+        let t = Token::new(b);
+        let s = t.session();
+        let kp = pqc::generate(s, ML_KEM[1], &t.label("kem"));
+        let (ct, sent) = ck!(s.encapsulate_key(&Mechanism::MlKem, kp.public, &aes_template()));
+        let got = ck!(s.decapsulate_key(&Mechanism::MlKem, kp.private, &aes_template(), &ct));
+        for (what, k) in [("encapsulated", sent), ("decapsulated", got)] {
+            for (ty, want) in [
+                (AttributeType::AlwaysSensitive, false),
+                (AttributeType::NeverExtractable, false),
+                (AttributeType::Local, false),
+                (AttributeType::Sensitive, true),
+                (AttributeType::Extractable, false),
+            ] {
+                assert_eq!(common::keys::attr_bool(s, k, ty), want, "{what} key: {ty:?}");
+            }
+        }
+    }
+
     /// The token and fips203 interoperate both ways: the token encapsulates to a session
     /// public key made from fips203's encapsulation key and fips203 decapsulates it; fips203
     /// encapsulates to the token's public key and the token decapsulates. Each side's secret
@@ -197,19 +221,38 @@ pqhsm_only! {
     }
 
     /// C_EncapsulateKey with a NULL ciphertext buffer reports the ciphertext length and
-    /// makes no key (cryptoki always asks the length first; here the query alone is made).
-    fn length_query_makes_no_key(b: Backend) {
+    /// makes no key; a buffer one byte short gets CKR_BUFFER_TOO_SMALL with the length and
+    /// makes no key either; the right size makes one (cryptoki always asks the length first,
+    /// so these calls go through the 3.2 function list directly).
+    fn length_query_and_short_buffer_make_no_key(b: Backend) {
         let t = Token::new(b);
         let s = t.session();
         let iface = Interfaces::load(&b.module_path());
         for set in ML_KEM {
             let kp = pqc::generate(s, set, &t.label(set.name));
             let before = pqc::object_count(s);
-            let (rv, len, key) = iface.encapsulate_length(s, &Mechanism::MlKem, kp.public, &aes_template());
-            assert_ok!(rv);
-            assert_eq!(len, set.output_len, "{}: reported ciphertext length", set.name);
-            assert_eq!(key, CK_INVALID_HANDLE, "{}: no key handle written", set.name);
+            let q = iface.encapsulate(s, &Mechanism::MlKem, kp.public, &aes_template(), None);
+            assert_ok!(q.rv);
+            assert_eq!(q.len, set.output_len, "{}: reported ciphertext length", set.name);
+            assert_eq!(q.key, CK_INVALID_HANDLE, "{}: no key handle written", set.name);
+            let short = iface.encapsulate(s, &Mechanism::MlKem, kp.public, &aes_template(), Some(set.output_len - 1));
+            assert_ckr!(short.rv, BufferTooSmall);
+            assert_eq!(short.len, set.output_len, "{}: the length needed", set.name);
+            assert_eq!(short.key, CK_INVALID_HANDLE);
             assert_eq!(pqc::object_count(s), before, "{}: no object made", set.name);
+
+            let done = iface.encapsulate(s, &Mechanism::MlKem, kp.public, &aes_template(), Some(set.output_len));
+            assert_ok!(done.rv);
+            assert_eq!(done.ciphertext.len(), set.output_len);
+            assert_ne!(done.key, CK_INVALID_HANDLE);
+            assert_eq!(pqc::object_count(s), before + 1, "{}: one key made", set.name);
+            // cryptoki makes handles only itself: find the one the raw call returned.
+            let key = ck!(s.find_objects(&[]))
+                .into_iter()
+                .find(|h| h.handle() == done.key)
+                .expect("the new key is visible");
+            let got = ck!(s.decapsulate_key(&Mechanism::MlKem, kp.private, &aes_template(), &done.ciphertext));
+            assert_eq!(aes_probe(s, key), aes_probe(s, got));
         }
     }
 
@@ -311,6 +354,31 @@ pqhsm_only! {
             let public = ck!(pqc::import_public(s, set, &ek));
             assert_eq!(attr_bytes(s, public, AttributeType::Value), ek);
             assert_eq!(pqc::parameter_set(s, public), set.ckp);
+        }
+    }
+
+    /// A token ML-KEM private key comes back sealed after C_Finalize/C_Initialize and
+    /// decapsulates an earlier ciphertext to the same secret.
+    fn keys_survive_a_module_restart(b: Backend) {
+        let mut t = Token::new(b);
+        let mut before = Vec::new();
+        for set in ML_KEM {
+            let label = format!("restart-{}", set.name);
+            let s = t.session();
+            let kp = pqc::generate(s, set, &label);
+            let (ct, key) = ck!(s.encapsulate_key(&Mechanism::MlKem, kp.public, &aes_template()));
+            before.push((set, label, ct, aes_probe(s, key)));
+        }
+        t.reinitialize();
+        let s = t.session();
+        for (set, label, ct, probe) in before {
+            let found = ck!(s.find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Label(label.into_bytes()),
+            ]));
+            assert_eq!(found.len(), 1, "{}: the private key after restart", set.name);
+            let key = ck!(s.decapsulate_key(&Mechanism::MlKem, found[0], &aes_template(), &ct));
+            assert_eq!(aes_probe(s, key), probe, "{}: same secret after restart", set.name);
         }
     }
 }

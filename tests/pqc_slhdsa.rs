@@ -7,7 +7,7 @@
 mod common;
 
 use common::keys::KeyPair;
-use common::pqc::{self, Family, Set, SLH_DSA};
+use common::pqc::{self, BytePair, Family, HashVerifyFn, Set, VerifyFn, SLH_DSA};
 use common::Token;
 use cryptoki::mechanism::dsa::{HashSignAdditionalContext, HedgeType, SignAdditionalContext};
 use cryptoki::mechanism::{Mechanism, MechanismType};
@@ -99,14 +99,18 @@ fn exercise(b: common::Backend, names: &[&str]) {
 /// fips205 for the sets the cross-checks use, on raw bytes.
 struct Reference {
     set: Set,
-    /// (SK.seed, SK.prf, PK.seed) of n bytes each -> (public key, private key).
-    keygen: fn(u8) -> (Vec<u8>, Vec<u8>),
-    verify: fn(&[u8], &[u8], &[u8], &[u8]) -> bool,
-    hash_verify: fn(&[u8], &[u8], &[u8], &[u8], &Ph) -> bool,
-    /// (private key, message, context, hedged).
-    sign: fn(&[u8], &[u8], &[u8], bool) -> Vec<u8>,
-    hash_sign: fn(&[u8], &[u8], &[u8], &Ph, bool) -> Vec<u8>,
+    /// x -> (public key, private key) from SK.seed = x, SK.prf = x^1, PK.seed = x^2.
+    keygen: fn(u8) -> BytePair,
+    verify: VerifyFn,
+    hash_verify: HashVerifyFn<Ph>,
+    sign: SignFn,
+    hash_sign: HashSignFn,
 }
+
+/// (private key, message, context, hedged) -> signature.
+type SignFn = fn(&[u8], &[u8], &[u8], bool) -> Vec<u8>;
+/// (private key, message, context, pre-hash, hedged) -> signature.
+type HashSignFn = fn(&[u8], &[u8], &[u8], &Ph, bool) -> Vec<u8>;
 
 macro_rules! reference {
     ($m:ident, $name:literal) => {{

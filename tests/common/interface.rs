@@ -110,24 +110,28 @@ impl Interfaces {
         unsafe { &*(i.list as *const CK_FUNCTION_LIST_3_2) }
     }
 
-    /// C_EncapsulateKey with a NULL ciphertext buffer: (return code, reported length, the
-    /// key handle the module wrote or 0).
-    pub fn encapsulate_length(
+    /// C_EncapsulateKey with an explicit ciphertext buffer (`None`: NULL, a length query):
+    /// the return code, the length the module reported, the key handle it wrote (0 if none)
+    /// and the ciphertext on success.
+    pub fn encapsulate(
         &self,
         s: &Session,
         m: &Mechanism,
         public: ObjectHandle,
         template: &[Attribute],
-    ) -> (CK_RV, usize, CK_OBJECT_HANDLE) {
+        cap: Option<usize>,
+    ) -> Encapsulated {
         let f = self
             .functions_3_2()
             .C_EncapsulateKey
             .expect("C_EncapsulateKey in the 3.2 list");
         let mut mech: CK_MECHANISM = m.into();
         let mut t: Vec<CK_ATTRIBUTE> = template.iter().map(|a| a.into()).collect();
-        let mut len: CK_ULONG = 0;
-        let mut key: CK_OBJECT_HANDLE = 0;
-        // SAFETY: mechanism and template outlive the call; NULL ciphertext asks for the length.
+        let mut buf = vec![0u8; cap.unwrap_or(0)];
+        let mut len = buf.len() as CK_ULONG;
+        let mut key: CK_OBJECT_HANDLE = CK_INVALID_HANDLE;
+        // SAFETY: mechanism, template and buffer outlive the call; a NULL ciphertext asks
+        // for the length.
         let rv = unsafe {
             f(
                 s.handle(),
@@ -135,11 +139,32 @@ impl Interfaces {
                 public.handle(),
                 t.as_mut_ptr(),
                 t.len() as CK_ULONG,
-                ptr::null_mut(),
+                if cap.is_some() {
+                    buf.as_mut_ptr()
+                } else {
+                    ptr::null_mut()
+                },
                 &mut len,
                 &mut key,
             )
         };
-        (rv, len as usize, key)
+        if rv == CKR_OK && cap.is_some() {
+            buf.truncate(len as usize);
+        }
+        Encapsulated {
+            rv,
+            len: len as usize,
+            key,
+            ciphertext: buf,
+        }
     }
+}
+
+/// What a raw C_EncapsulateKey call returned.
+#[derive(Debug)]
+pub struct Encapsulated {
+    pub rv: CK_RV,
+    pub len: usize,
+    pub key: CK_OBJECT_HANDLE,
+    pub ciphertext: Vec<u8>,
 }

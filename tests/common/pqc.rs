@@ -269,12 +269,24 @@ pub fn generate(s: &Session, set: Set, label: &str) -> KeyPair {
     ck!(generate_with(s, set, label, vec![], vec![]))
 }
 
-/// A private key session object from CKA_SEED and/or CKA_VALUE (C_CreateObject).
+/// A private key session object from CKA_SEED and/or CKA_VALUE (C_CreateObject). The
+/// template says nothing about CKA_SENSITIVE/CKA_EXTRACTABLE: the token's policy decides.
 pub fn import_private(
     s: &Session,
     set: Set,
     seed: Option<&[u8]>,
     value: Option<&[u8]>,
+) -> cryptoki::error::Result<ObjectHandle> {
+    import_private_with(s, set, seed, value, vec![])
+}
+
+/// As [`import_private`], with `extra` attributes in the template.
+pub fn import_private_with(
+    s: &Session,
+    set: Set,
+    seed: Option<&[u8]>,
+    value: Option<&[u8]>,
+    extra: Vec<Attribute>,
 ) -> cryptoki::error::Result<ObjectHandle> {
     let (_, usage) = set.family.usage();
     let mut t = vec![
@@ -284,7 +296,7 @@ pub fn import_private(
         set.attribute(),
         usage,
     ];
-    t.extend(private_protection());
+    t.extend(extra);
     if let Some(seed) = seed {
         t.push(Attribute::Seed(seed.to_vec()));
     }
@@ -392,7 +404,8 @@ pub fn assert_sealed(t: &super::Token, k: ObjectHandle, secret: &[CK_ATTRIBUTE_T
 /// The C_CreateObject rules PKCS#11 3.2 sets for ML-KEM and ML-DSA private keys: CKA_SEED
 /// alone, CKA_VALUE (the expanded key) alone, or both when they agree; `other_expanded`
 /// (another key's expansion) with `seed` must be refused, and so must neither. Every
-/// accepted key belongs to `public` and is sealed. Returns the key imported by seed.
+/// accepted key belongs to `public` and is sealed, though the template did not ask; asking
+/// for an extractable key is refused by the default policy. Returns the key imported by seed.
 pub fn check_seeded_imports(
     t: &super::Token,
     set: Set,
@@ -427,6 +440,12 @@ pub fn check_seeded_imports(
         TemplateInconsistent | AttributeValueInvalid
     );
     assert_ckr!(import_private(s, set, None, None), TemplateIncomplete);
+    for ask in [Attribute::Extractable(true), Attribute::Sensitive(false)] {
+        assert_ckr!(
+            import_private_with(s, set, Some(seed), None, vec![ask]),
+            AttributeValueInvalid | TemplateInconsistent
+        );
+    }
     assert_ckr!(
         import_private(s, set, Some(&seed[1..]), None),
         AttributeValueInvalid
@@ -505,3 +524,11 @@ pub fn check_single_part(s: &Session, m: &Mechanism, kp: KeyPair, input: &[u8]) 
     ck!(s.verify_signature(input));
     sig
 }
+
+/// Two byte strings an independent implementation returns together: a key pair (public,
+/// private) or an encapsulation (shared secret, ciphertext).
+pub type BytePair = (Vec<u8>, Vec<u8>);
+/// An independent verifier: (public key, message, signature, context) -> valid.
+pub type VerifyFn = fn(&[u8], &[u8], &[u8], &[u8]) -> bool;
+/// As [`VerifyFn`], for the pre-hash variant with the implementation's hash choice `P`.
+pub type HashVerifyFn<P> = fn(&[u8], &[u8], &[u8], &[u8], &P) -> bool;
