@@ -109,11 +109,9 @@ pub fn decode_ulong(ty: AttrType, v: &[u8]) -> Result<ck::CK_ULONG> {
 }
 
 /// The attribute types whose values are arrays of CK_ATTRIBUTE (they hold pointers and
-/// cannot be carried as plain bytes); the C ABI refuses them in templates. pqhsm's own
-/// vendor attributes (`CKA_VENDOR_DEFINED | 0x5051_0000 + n`) have the CKF_ARRAY_ATTRIBUTE
-/// bit in their number but plain byte values.
+/// cannot be carried as plain bytes); the C ABI refuses them in templates.
 pub fn is_array_attribute(ty: AttrType) -> bool {
-    ty & ck::CKF_ARRAY_ATTRIBUTE != 0 && !crate::object::schema::is_pqhsm_attribute(ty)
+    ty & ck::CKF_ARRAY_ATTRIBUTE != 0
 }
 
 #[cfg(test)]
@@ -130,11 +128,11 @@ mod tests {
     }
 
     #[test]
-    fn vendor_attributes_are_plain_bytes_despite_their_number() {
+    fn vendor_attributes_are_not_numbered_as_arrays() {
         assert!(is_array_attribute(ck::CKA_WRAP_TEMPLATE));
-        let version = crate::object::vendor::CKA_PQHSM_KEY_VERSION;
-        assert_ne!(version & ck::CKF_ARRAY_ATTRIBUTE, 0);
-        assert!(!is_array_attribute(version));
+        assert!(!is_array_attribute(
+            crate::object::schema::CKA_PQHSM_BASE | 0xFFFF
+        ));
         assert!(!is_array_attribute(ck::CKA_LABEL));
     }
 

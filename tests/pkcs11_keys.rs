@@ -18,7 +18,7 @@ use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use std::path::PathBuf;
 
-const BASE: u64 = 0x8000_0000 | 0x5051_0000;
+const BASE: u64 = 0x8000_0000 | 0x0051_0000;
 const KEY_VERSION: u64 = BASE + 1;
 const VERSION_STATE: u64 = BASE + 2;
 const KEY_STATE: u64 = BASE + 3;

@@ -244,10 +244,12 @@ const SECRET_VALUE: &[AttrRule] = &[
     r(ck::CKA_VALUE_LEN, Ulong, D::None, KP),
 ];
 
-/// First vendor attribute of pqhsm (`CKA_VENDOR_DEFINED | 0x5051_0000`); the management
+/// First vendor attribute of pqhsm (`CKA_VENDOR_DEFINED | 0x0051_0000`); the management
 /// layer numbers its attributes from here (see `super::vendor`). Stored on key objects as
-/// plain public bytes.
-pub const CKA_PQHSM_BASE: AttrType = ck::CKA_VENDOR_DEFINED | 0x5051_0000;
+/// plain public bytes. The base keeps bit 0x4000_0000 clear: that bit is
+/// CKF_ARRAY_ATTRIBUTE, and a vendor number carrying it would tell every client its value
+/// is an array of CK_ATTRIBUTE.
+pub const CKA_PQHSM_BASE: AttrType = ck::CKA_VENDOR_DEFINED | 0x0051_0000;
 
 pub fn is_pqhsm_attribute(ty: AttrType) -> bool {
     ty & !0xFFFF == CKA_PQHSM_BASE

@@ -1,4 +1,4 @@
-//! pqhsm's vendor attributes (`CKA_VENDOR_DEFINED | 0x5051_0000 + n`): the management state
+//! pqhsm's vendor attributes (`CKA_VENDOR_DEFINED | 0x0051_0000 + n`): the management state
 //! of a key version, carried on its own PKCS#11 objects so clients and the CLI read one truth.
 //! Numbers and encodings are published in the README and never reused. Clients read them;
 //! only the management layer (`crate::manage`) writes them.
