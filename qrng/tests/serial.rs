@@ -89,7 +89,11 @@ fn unplugged_device_is_reopened_after_back_off() {
     let dir = tempfile::tempdir().unwrap();
     let opts = SerialOptions {
         fault: Fault::Disconnect,
-        disconnect_after: 20_000,
+        // Counted as written into the pty, and the pty buffers up to ~68 KiB (64 KiB of
+        // flip buffers and the 4 KiB line discipline) before the source opens the port and
+        // flushes it: the unplug must come well after that, or under load it can come
+        // before the source has read a byte.
+        disconnect_after: 256 * 1024,
         replug_after: Duration::from_millis(150),
         ..SerialOptions::default()
     };

@@ -19,7 +19,8 @@ pub struct SerialOptions {
     pub fault: Fault,
     /// Stream only after the host writes this (OneRNG's "cmdO").
     pub start_command: Option<String>,
-    /// With [`Fault::Disconnect`]: unplug after this many bytes, replug after `replug_after`
+    /// With [`Fault::Disconnect`]: unplug after this many bytes were written into the pty
+    /// (bytes buffered before the host opened and flushed the port count too), replug after `replug_after`
     /// as a good device.
     pub disconnect_after: u64,
     pub replug_after: Duration,
