@@ -958,3 +958,42 @@ fn listing_filters_sorts_and_completions() {
         "{bash}"
     );
 }
+
+/// The IETF LAMPS seed-only PKCS#8 examples import as non-extractable ML-DSA keys whose
+/// SPKI export is the example's public key, byte for byte in PEM and in DER (the public
+/// key is derived inside the token from the imported seed).
+#[test]
+fn lamps_seed_only_examples_import_and_export_as_published() {
+    use base64ct::{Base64, Encoding as _};
+    let e = Env::new();
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/vectors/lamps-examples"
+    );
+    for bits in ["44", "65", "87"] {
+        let name = format!("lamps{bits}");
+        let private = format!("{dir}/ML-DSA-{bits}-seed.priv");
+        let published = std::fs::read_to_string(format!("{dir}/ML-DSA-{bits}.pub")).unwrap();
+        e.ok(&[
+            "keys", "import", &name, "--file", &private, "--format", "pem",
+        ]);
+        let info = e.json(&["keys", "show", &name, "--json"]);
+        assert_eq!(info["algorithm"], format!("ml-dsa-{bits}"), "{info}");
+        let pem = e.ok(&["keys", "export", &name, "--format", "pem"]);
+        assert_eq!(pem.trim(), published.trim(), "ML-DSA-{bits} SPKI PEM");
+        let der_path = e.p(&format!("{name}.der"));
+        e.ok(&[
+            "keys", "export", &name, "--format", "der", "--out", &der_path,
+        ]);
+        let body: String = published
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = Base64::decode_vec(&body).unwrap();
+        assert_eq!(
+            e.read(&format!("{name}.der")),
+            der,
+            "ML-DSA-{bits} SPKI DER"
+        );
+    }
+}
