@@ -120,8 +120,9 @@ fn slow_loris_is_cut_at_the_timeout() {
             .replace("timeout_ms = 1000", "timeout_ms = 300")]);
     let started = Instant::now();
     assert_eq!(c.seed().unwrap().origin().source, "os");
+    // The whole slow body takes tens of seconds; the bound is loose for loaded machines.
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
     );

@@ -139,7 +139,9 @@ fn slow_device_is_unreachable_and_os_serves() {
     let mut chain = chain(&[serial("primary", dev.path(), "deadline_ms = 300")]);
     let started = Instant::now();
     let seed = chain.seed().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(3));
+    // A byte per 20 ms would take over a minute to fill a read; the bound is loose for
+    // loaded machines.
+    assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(seed.origin().source, "os");
     let st = source(&chain, "primary");
     assert_eq!(st.state, State::Unreachable);
