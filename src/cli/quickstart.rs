@@ -62,12 +62,13 @@ pub fn run(a: QuickstartArgs) -> Result<(), CliError> {
         .map_err(fail("C_Initialize"))?;
     let info = p11.get_library_info().map_err(fail("C_GetInfo"))?;
     println!(
-        "module   {} ({} {}, PKCS#11 {})",
+        "module   {} ({}, PKCS#11 {})",
         path.display(),
-        info.manufacturer_id(),
         info.library_description(),
         info.cryptoki_version()
     );
+    let data_dir = crate::config::Config::load()?.data_dir()?;
+    println!("tokens   in {}", data_dir.display());
 
     let slot = token_slot(&p11, &so_pin, &pin)?;
     let session = p11.open_rw_session(slot).map_err(fail("C_OpenSession"))?;
@@ -107,10 +108,8 @@ pub fn run(a: QuickstartArgs) -> Result<(), CliError> {
         "  pkcs11-tool --module {m} --login --pin {} -O",
         if demo_pins { DEMO_PIN } else { "$PQHSM_PIN" }
     );
-    println!("  OPENSSL_CONF=<conf with engine pkcs11, MODULE_PATH={m}> openssl pkeyutl -engine pkcs11 -keyform engine -sign \\");
-    println!(
-        "      -inkey 'pkcs11:token={LABEL};object=quickstart-ec-p256;type=private' -in digest.bin"
-    );
+    println!("  pkcs11-tool --module {m} -M");
+    println!("  OpenSSL and GnuTLS: README.md, \"Using the module from clients\"");
     Ok(())
 }
 

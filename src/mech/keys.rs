@@ -2,8 +2,8 @@
 //! session layer) and the conversions between attributes, PKCS#8 and key material.
 //! This file routes by key type or algorithm OID; each family module owns its own parsing.
 
-use super::{ec, eddsa, rsa, AttrSource, KeyAttrs};
-use crate::attr::{Attr, AttrType, Template};
+use super::{ec, eddsa, mldsa, mlkem, pqc_encoding, rsa, slhdsa, AttrSource, KeyAttrs};
+use crate::attr::{decode_ulong, Attr, AttrType, Template};
 use crate::error::{err, Error, ErrorKind, Result};
 use cryptoki_sys as ck;
 use pkcs8::der::Decode;
@@ -22,6 +22,12 @@ pub enum KeyMaterial {
     Ec(ec::EcKey),
     /// CKK_EC_EDWARDS (Ed25519), private or public.
     EdDsa(eddsa::EdKey),
+    /// CKK_ML_KEM, private or public.
+    MlKem(mlkem::MlKemKey),
+    /// CKK_ML_DSA, private or public.
+    MlDsa(mldsa::MlDsaKey),
+    /// CKK_SLH_DSA, private or public.
+    SlhDsa(slhdsa::SlhDsaKey),
 }
 
 impl std::fmt::Debug for KeyMaterial {
@@ -43,6 +49,9 @@ impl KeyMaterial {
             KeyMaterial::Rsa(_) => ck::CKK_RSA,
             KeyMaterial::Ec(_) => ck::CKK_EC,
             KeyMaterial::EdDsa(_) => ck::CKK_EC_EDWARDS,
+            KeyMaterial::MlKem(_) => ck::CKK_ML_KEM,
+            KeyMaterial::MlDsa(_) => ck::CKK_ML_DSA,
+            KeyMaterial::SlhDsa(_) => ck::CKK_SLH_DSA,
         }
     }
 
@@ -53,6 +62,9 @@ impl KeyMaterial {
             KeyMaterial::Rsa(k) => k.bits(),
             KeyMaterial::Ec(k) => k.bits(),
             KeyMaterial::EdDsa(_) => 256,
+            KeyMaterial::MlKem(k) => k.size(),
+            KeyMaterial::MlDsa(k) => k.size(),
+            KeyMaterial::SlhDsa(k) => k.size(),
         }
     }
 
@@ -92,6 +104,15 @@ pub fn load(
         (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_EC_EDWARDS) => {
             eddsa::load(class, src).map(KeyMaterial::EdDsa)
         }
+        (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_ML_KEM) => {
+            mlkem::load(class, src).map(KeyMaterial::MlKem)
+        }
+        (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_ML_DSA) => {
+            mldsa::load(class, src).map(KeyMaterial::MlDsa)
+        }
+        (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_SLH_DSA) => {
+            slhdsa::load(class, src).map(KeyMaterial::SlhDsa)
+        }
         _ => unknown_key(class, key_type),
     }
 }
@@ -126,6 +147,11 @@ pub fn check_import(
         (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_EC_EDWARDS) => {
             eddsa::check_import(class, t)
         }
+        (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_ML_KEM) => mlkem::check_import(class, t),
+        (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_ML_DSA) => mldsa::check_import(class, t),
+        (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_SLH_DSA) => {
+            slhdsa::check_import(class, t)
+        }
         _ => unknown_key(class, key_type),
     }
 }
@@ -136,6 +162,9 @@ pub fn to_pkcs8(key: &KeyMaterial) -> Result<Zeroizing<Vec<u8>>> {
         KeyMaterial::Rsa(k) => rsa::to_pkcs8(k),
         KeyMaterial::Ec(k) => ec::to_pkcs8(k),
         KeyMaterial::EdDsa(k) => eddsa::to_pkcs8(k),
+        KeyMaterial::MlKem(k) => mlkem::to_pkcs8(k),
+        KeyMaterial::MlDsa(k) => mldsa::to_pkcs8(k),
+        KeyMaterial::SlhDsa(k) => slhdsa::to_pkcs8(k),
         KeyMaterial::Secret { .. } => err(
             ErrorKind::KeyNotWrappable,
             "a secret key has no PKCS#8 form: wrap its CKA_VALUE instead",
@@ -145,6 +174,14 @@ pub fn to_pkcs8(key: &KeyMaterial) -> Result<Zeroizing<Vec<u8>>> {
 
 /// Decode PKCS#8 DER into key type and attributes (C_UnwrapKey of private keys, import).
 pub fn from_pkcs8(der: &[u8]) -> Result<(ck::CK_KEY_TYPE, KeyAttrs)> {
+    if let Some(key) = pqc_encoding::parse_pkcs8(der)? {
+        let attrs = match key.key_type {
+            ck::CKK_ML_KEM => mlkem::from_pkcs8(&key)?,
+            ck::CKK_ML_DSA => mldsa::from_pkcs8(&key)?,
+            _ => slhdsa::from_pkcs8(&key)?,
+        };
+        return Ok((key.key_type, attrs));
+    }
     let info = pkcs8::PrivateKeyInfoRef::from_der(der).map_err(|e| bad_pkcs8(&e))?;
     let oid = info.algorithm.oid;
     if oid == rsa::OID_RSA_ENCRYPTION {
@@ -222,6 +259,11 @@ pub(crate) fn required(src: &dyn AttrSource, ty: AttrType) -> Result<&[u8]> {
     })
 }
 
+/// A CK_ULONG attribute of a key object or template, if present.
+pub(crate) fn ulong_attr(src: &dyn AttrSource, ty: AttrType) -> Result<Option<ck::CK_ULONG>> {
+    src.attr(ty).map(|v| decode_ulong(ty, v)).transpose()
+}
+
 /// Spec names for the key attributes this layer asks for, so messages name them.
 pub(crate) fn attr_name(ty: AttrType) -> String {
     let name = match ty {
@@ -235,7 +277,33 @@ pub(crate) fn attr_name(ty: AttrType) -> String {
         ck::CKA_PRIME_2 => "CKA_PRIME_2",
         ck::CKA_EC_PARAMS => "CKA_EC_PARAMS",
         ck::CKA_EC_POINT => "CKA_EC_POINT",
+        ck::CKA_SEED => "CKA_SEED",
+        ck::CKA_PARAMETER_SET => "CKA_PARAMETER_SET",
         _ => return format!("{ty:#x}"),
     };
     name.to_string()
+}
+
+/// The parameter set of a post-quantum key pair to generate: CKA_PARAMETER_SET of the public
+/// key template (PKCS#11 3.2); the private template may repeat it but not contradict it.
+pub(crate) fn pair_parameter_set(
+    public: &Template,
+    private: &Template,
+    algorithm: &str,
+) -> Result<ck::CK_ULONG> {
+    let Some(set) = public.get_ulong(ck::CKA_PARAMETER_SET)? else {
+        return err(
+            ErrorKind::TemplateIncomplete,
+            format!("{algorithm} key pair generation needs CKA_PARAMETER_SET in the public key template"),
+        );
+    };
+    if let Some(other) = private.get_ulong(ck::CKA_PARAMETER_SET)? {
+        if other != set {
+            return err(
+                ErrorKind::TemplateInconsistent,
+                format!("the private key template asks for parameter set {other}, the public key template for {set}"),
+            );
+        }
+    }
+    Ok(set)
 }

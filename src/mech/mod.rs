@@ -24,7 +24,15 @@ pub mod ec;
 pub mod eddsa;
 pub mod hmac;
 pub mod kdf;
+pub mod mldsa;
+pub mod mlkem;
+pub mod pqc_encoding;
+pub mod pqc_keys;
+pub mod pqc_sign;
+#[cfg(test)]
+mod pqc_testkit;
 pub mod rsa;
+pub mod slhdsa;
 
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -5,7 +5,7 @@
 use super::ec;
 use super::family::Family;
 use super::params::MechType;
-use super::{aes, digest, eddsa, hmac, kdf, rsa};
+use super::{aes, digest, eddsa, hmac, kdf, mldsa, mlkem, rsa, slhdsa};
 use cryptoki_sys as ck;
 
 /// One mechanism row.
@@ -38,6 +38,10 @@ const HMAC_SHA256: &[ck::CK_KEY_TYPE] = &[ck::CKK_GENERIC_SECRET, ck::CKK_SHA256
 const HMAC_SHA384: &[ck::CK_KEY_TYPE] = &[ck::CKK_GENERIC_SECRET, ck::CKK_SHA384_HMAC];
 const HMAC_SHA512: &[ck::CK_KEY_TYPE] = &[ck::CKK_GENERIC_SECRET, ck::CKK_SHA512_HMAC];
 const HKDF_BASE: &[ck::CK_KEY_TYPE] = &[ck::CKK_GENERIC_SECRET, ck::CKK_HKDF];
+const ML_KEM: &[ck::CK_KEY_TYPE] = &[ck::CKK_ML_KEM];
+const ML_DSA: &[ck::CK_KEY_TYPE] = &[ck::CKK_ML_DSA];
+const SLH_DSA: &[ck::CK_KEY_TYPE] = &[ck::CKK_SLH_DSA];
+const ENCAPS_DECAPS: ck::CK_FLAGS = ck::CKF_ENCAPSULATE | ck::CKF_DECAPSULATE;
 
 /// RSA modulus sizes in bits.
 pub const RSA_MIN_BITS: u64 = 2048;
@@ -46,6 +50,14 @@ pub const RSA_MAX_BITS: u64 = 4096;
 /// (255 blocks of SHA-512), so every derivation RFC 5869 allows fits in a key object.
 pub const SECRET_MIN_BYTES: u64 = 1;
 pub const SECRET_MAX_BYTES: u64 = 255 * 64;
+/// Post-quantum key sizes are public key lengths in bytes (PKCS#11 3.2 says so for every
+/// ML-KEM, ML-DSA and SLH-DSA mechanism): ML-KEM-512..1024, ML-DSA-44..87, SLH-DSA n=16..32.
+pub const ML_KEM_MIN: u64 = 800;
+pub const ML_KEM_MAX: u64 = 1568;
+pub const ML_DSA_MIN: u64 = 1312;
+pub const ML_DSA_MAX: u64 = 2592;
+pub const SLH_DSA_MIN: u64 = 32;
+pub const SLH_DSA_MAX: u64 = 64;
 
 macro_rules! row {
     ($ty:ident, $fam:expr, $keys:expr, $min:expr, $max:expr, $flags:expr) => {
@@ -111,6 +123,37 @@ pub static MECHANISMS: &[MechSpec] = &[
     // ----- key derivation -----
     row!(CKM_HKDF_KEY_GEN, &kdf::Kdf, &[ck::CKK_HKDF], SECRET_MIN_BYTES, SECRET_MAX_BYTES, ck::CKF_GENERATE),
     row!(CKM_HKDF_DERIVE, &kdf::Kdf, HKDF_BASE, SECRET_MIN_BYTES, SECRET_MAX_BYTES, ck::CKF_DERIVE),
+    // ----- ML-KEM (FIPS 203) -----
+    row!(CKM_ML_KEM_KEY_PAIR_GEN, &mlkem::MlKem, ML_KEM, ML_KEM_MIN, ML_KEM_MAX, ck::CKF_GENERATE_KEY_PAIR),
+    row!(CKM_ML_KEM, &mlkem::MlKem, ML_KEM, ML_KEM_MIN, ML_KEM_MAX, ENCAPS_DECAPS),
+    // ----- ML-DSA (FIPS 204); CKM_HASH_ML_DSA is single-part only -----
+    row!(CKM_ML_DSA_KEY_PAIR_GEN, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, ck::CKF_GENERATE_KEY_PAIR),
+    row!(CKM_ML_DSA, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_ML_DSA, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_ML_DSA_SHA224, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_ML_DSA_SHA256, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_ML_DSA_SHA384, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_ML_DSA_SHA512, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_ML_DSA_SHA3_224, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_ML_DSA_SHA3_256, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_ML_DSA_SHA3_384, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_ML_DSA_SHA3_512, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_ML_DSA_SHAKE128, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_ML_DSA_SHAKE256, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    // ----- SLH-DSA (FIPS 205); CKM_HASH_SLH_DSA is single-part only -----
+    row!(CKM_SLH_DSA_KEY_PAIR_GEN, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, ck::CKF_GENERATE_KEY_PAIR),
+    row!(CKM_SLH_DSA, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_SLH_DSA, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_SLH_DSA_SHA224, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_SLH_DSA_SHA256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_SLH_DSA_SHA384, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_SLH_DSA_SHA512, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_SLH_DSA_SHA3_224, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_SLH_DSA_SHA3_256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_SLH_DSA_SHA3_384, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_SLH_DSA_SHA3_512, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_SLH_DSA_SHAKE128, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_HASH_SLH_DSA_SHAKE256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
 ];
 
 pub fn lookup(ty: MechType) -> Option<&'static MechSpec> {
@@ -142,6 +185,21 @@ mod tests {
                 vec![Attr::new(ck::CKA_EC_PARAMS, Curve::P256.ec_params())],
             ),
             ck::CKK_EC_EDWARDS => pair(ck::CKM_EC_EDWARDS_KEY_PAIR_GEN, vec![]),
+            ck::CKK_ML_KEM => pair(
+                ck::CKM_ML_KEM_KEY_PAIR_GEN,
+                vec![Attr::ulong(ck::CKA_PARAMETER_SET, ck::CKP_ML_KEM_768)],
+            ),
+            ck::CKK_ML_DSA => pair(
+                ck::CKM_ML_DSA_KEY_PAIR_GEN,
+                vec![Attr::ulong(ck::CKA_PARAMETER_SET, ck::CKP_ML_DSA_44)],
+            ),
+            ck::CKK_SLH_DSA => pair(
+                ck::CKM_SLH_DSA_KEY_PAIR_GEN,
+                vec![Attr::ulong(
+                    ck::CKA_PARAMETER_SET,
+                    ck::CKP_SLH_DSA_SHA2_128F,
+                )],
+            ),
             t => (secret(t, &[0x42; 32]), secret(t, &[0x42; 32])),
         }
     }
@@ -200,6 +258,12 @@ mod tests {
             | ck::CKM_SHA256_HMAC_GENERAL
             | ck::CKM_SHA384_HMAC_GENERAL
             | ck::CKM_SHA512_HMAC_GENERAL => MechParam::MacLen(16),
+            // The 32 bytes of test data stand for a SHA-256 hash.
+            ck::CKM_HASH_ML_DSA | ck::CKM_HASH_SLH_DSA => MechParam::HashSignContext {
+                hedge: ck::CKH_HEDGE_PREFERRED,
+                context: vec![],
+                hash: ck::CKM_SHA256,
+            },
             _ => MechParam::None,
         }
     }
@@ -304,6 +368,22 @@ mod tests {
                     "{}",
                     ctx("the key type it generates")
                 );
+                checked += 1;
+            }
+            if has(ck::CKF_ENCAPSULATE) {
+                let (ct, ss) = mech::encapsulate(&m, &public)
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("encapsulate")));
+                assert_eq!(mech::ciphertext_len(&m, &public).unwrap(), ct.len());
+                if has(ck::CKF_DECAPSULATE) {
+                    let back = mech::decapsulate(&m, &prv, &ct)
+                        .unwrap_or_else(|e| panic!("{}: {e:?}", ctx("decapsulate")));
+                    assert_eq!(
+                        back,
+                        ss,
+                        "{}",
+                        ctx("a decapsulate that inverts encapsulate")
+                    );
+                }
                 checked += 1;
             }
             if has(ck::CKF_GENERATE_KEY_PAIR) {
