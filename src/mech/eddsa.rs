@@ -13,6 +13,7 @@ use der::asn1::{OctetStringRef, PrintableStringRef};
 use der::{Decode, Encode};
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use pkcs8::ObjectIdentifier;
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 pub const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
@@ -20,7 +21,7 @@ const CURVE_NAME: &str = "edwards25519";
 
 /// An Ed25519 key as the token holds it.
 pub enum EdKey {
-    Private(Box<SigningKey>),
+    Private(Arc<SigningKey>),
     Public(VerifyingKey),
 }
 
@@ -92,7 +93,7 @@ fn parse_private(bytes: &[u8]) -> Result<SigningKey> {
 pub fn load(class: ck::CK_OBJECT_CLASS, src: &dyn AttrSource) -> Result<EdKey> {
     check_ec_params(required(src, ck::CKA_EC_PARAMS)?)?;
     if class == ck::CKO_PRIVATE_KEY {
-        Ok(EdKey::Private(Box::new(parse_private(required(
+        Ok(EdKey::Private(Arc::new(parse_private(required(
             src,
             ck::CKA_VALUE,
         )?)?)))

@@ -19,6 +19,7 @@ use ::rsa::{BoxedUint, Oaep, Pkcs1v15Encrypt, Pkcs1v15Sign, PrivateKey, Pss, Pub
 use cryptoki_sys as ck;
 use der::Decode;
 use pkcs8::ObjectIdentifier;
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 pub const OID_RSA_ENCRYPTION: ObjectIdentifier =
@@ -27,10 +28,11 @@ pub const OID_RSA_ENCRYPTION: ObjectIdentifier =
 /// The public exponent used when the template names none.
 const DEFAULT_EXPONENT: u64 = 65537;
 
-/// An RSA key as the token holds it.
+/// An RSA key as the token holds it, parsed once (with the CRT precomputation) and
+/// shared by every operation of the login.
 pub enum RsaKey {
-    Private(Box<PrivateKey>),
-    Public(PublicKey),
+    Private(Arc<PrivateKey>),
+    Public(Arc<PublicKey>),
 }
 
 impl RsaKey {
@@ -42,6 +44,14 @@ impl RsaKey {
         match self {
             RsaKey::Private(k) => k.as_public_key(),
             RsaKey::Public(k) => k,
+        }
+    }
+
+    /// The public key for an operation to keep (shared, not copied, for public keys).
+    fn public_shared(&self) -> Arc<PublicKey> {
+        match self {
+            RsaKey::Private(k) => Arc::new(k.as_public_key().clone()),
+            RsaKey::Public(k) => k.clone(),
         }
     }
 }
@@ -158,9 +168,9 @@ fn load_public(src: &dyn AttrSource) -> Result<PublicKey> {
 
 pub fn load(class: ck::CK_OBJECT_CLASS, src: &dyn AttrSource) -> Result<RsaKey> {
     if class == ck::CKO_PRIVATE_KEY {
-        Ok(RsaKey::Private(Box::new(load_private(src)?)))
+        Ok(RsaKey::Private(Arc::new(load_private(src)?)))
     } else {
-        Ok(RsaKey::Public(load_public(src)?))
+        Ok(RsaKey::Public(Arc::new(load_public(src)?)))
     }
 }
 
@@ -261,7 +271,7 @@ fn rsa_key(key: &KeyMaterial) -> Result<&RsaKey> {
     }
 }
 
-fn private_key(key: &KeyMaterial) -> Result<Box<PrivateKey>> {
+fn private_key(key: &KeyMaterial) -> Result<Arc<PrivateKey>> {
     match rsa_key(key)? {
         RsaKey::Private(k) => Ok(k.clone()),
         RsaKey::Public(_) => err(
@@ -492,7 +502,7 @@ macro_rules! with_oaep {
 }
 
 fn encrypt_op(m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn CipherOp>> {
-    let k = rsa_key(key)?.public().clone();
+    let k = rsa_key(key)?.public_shared();
     let size = k.size();
     let too_long = |_| {
         Error::new(
@@ -610,7 +620,7 @@ impl Family for Rsa {
 
     fn verify_init(&self, m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn VerifyOp>> {
         let (input, scheme) = signature_scheme(m)?;
-        let k = rsa_key(key)?.public().clone();
+        let k = rsa_key(key)?.public_shared();
         Ok(Box::new(OneShotVerify::new(input, move |data, sig| {
             rsa_verify(&k, scheme, data, sig)
         })))
