@@ -45,11 +45,12 @@ fn crate_versions() -> Vec<String> {
     CRATES
         .iter()
         .filter_map(|name| {
-            packages
+            let versions: Vec<&str> = packages
                 .iter()
-                .find(|p| p.get("name").and_then(|n| n.as_str()) == Some(name))
-                .and_then(|p| p.get("version").and_then(|v| v.as_str()))
-                .map(|ver| format!("{name} {ver}"))
+                .filter(|p| p.get("name").and_then(|n| n.as_str()) == Some(name))
+                .filter_map(|p| p.get("version").and_then(|v| v.as_str()))
+                .collect();
+            (!versions.is_empty()).then(|| format!("{name} {}", versions.join("/")))
         })
         .collect()
 }

@@ -42,7 +42,51 @@ pub type ObjectHandle = ck::CK_OBJECT_HANDLE;
 #[derive(Debug)]
 pub enum Output {
     Len(usize),
-    Data(Zeroizing<Vec<u8>>),
+    Data(OutBytes),
+}
+
+/// Output bytes. Secret ones (plaintext, unwrapped or derived values) zeroize when dropped;
+/// public ones (ciphertext, signatures, MACs, wrapped keys) are only freed: wiping a
+/// megabyte of ciphertext a byte at a time would cost more than encrypting it.
+pub enum OutBytes {
+    Secret(Zeroizing<Vec<u8>>),
+    Public(Vec<u8>),
+}
+
+impl OutBytes {
+    /// The same bytes as public output (moved out, nothing copied or wiped).
+    pub fn into_public(self) -> OutBytes {
+        match self {
+            OutBytes::Secret(mut z) => OutBytes::Public(std::mem::take(&mut *z)),
+            public => public,
+        }
+    }
+}
+
+impl std::ops::Deref for OutBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            OutBytes::Secret(z) => z,
+            OutBytes::Public(v) => v,
+        }
+    }
+}
+
+impl From<Zeroizing<Vec<u8>>> for OutBytes {
+    fn from(z: Zeroizing<Vec<u8>>) -> Self {
+        OutBytes::Secret(z)
+    }
+}
+
+impl std::fmt::Debug for OutBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // Never print secret bytes.
+            OutBytes::Secret(z) => write!(f, "Secret({} bytes)", z.len()),
+            OutBytes::Public(v) => write!(f, "Public({v:02x?})"),
+        }
+    }
 }
 
 /// C_GetSlotInfo, unpadded.
