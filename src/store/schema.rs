@@ -58,6 +58,7 @@ pub(crate) fn ensure(conn: &Connection, path: &Path) -> Result<(), TxError> {
     let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
     if app == 0 && tables == 0 {
         conn.execute_batch(CREATE)?;
+        super::changes::ensure(conn)?;
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
         let uuid: TokenUuid = super::seal::random();
         conn.execute(
@@ -80,7 +81,7 @@ pub(crate) fn ensure(conn: &Connection, path: &Path) -> Result<(), TxError> {
         .query_row("SELECT schema_version FROM meta", [], |r| r.get(0))
         .optional()?;
     match version {
-        Some(SCHEMA_VERSION) => Ok(()),
+        Some(SCHEMA_VERSION) => super::changes::ensure(conn),
         Some(v) => Err(Error::new(
             ErrorKind::TokenNotRecognized,
             format!(

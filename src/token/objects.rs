@@ -8,12 +8,13 @@ use super::index::Objects;
 use super::{rd, wr, Token, Who};
 use crate::attr::Template;
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::handle_map::HandleMap;
 use crate::mech::{keys, KeyMaterial};
 use crate::module::{ObjectHandle, SessionHandle};
 use crate::object::schema::{self, Kind};
 use crate::object::template::NewObject;
 use crate::object::{Attrs, Combined, Object, Origin};
-use crate::store::{ObjectId, BOUND_ATTRIBUTES};
+use crate::store::{ObjectId, StoredObject, BOUND_ATTRIBUTES};
 use cryptoki_sys as ck;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -35,9 +36,17 @@ pub(super) struct ObjectCache {
     generation: Option<u64>,
     version: u64,
     objects: Objects,
-    by_id: HashMap<ObjectId, Entry>,
+    by_id: HandleMap<Entry>,
     /// Token objects deleted here, by the version of the deletion.
     deleted: HashMap<ObjectId, u64>,
+}
+
+/// Which token objects a listing says are gone.
+enum Gone {
+    /// A full listing: every object it lacks.
+    Unlisted,
+    /// A change listing: these ids.
+    Listed(Vec<ObjectId>),
 }
 
 #[derive(Clone, Copy)]
@@ -75,19 +84,38 @@ fn not_logged_in() -> Error {
 }
 
 impl Token {
-    /// Reload token objects if any process wrote the store since the last load.
+    /// Bring the token objects up to date if any process wrote the store since they were
+    /// loaded: only what changed when the store can say, else everything.
     pub fn refresh(&self) -> Result<()> {
         // Generation first: content read after it is at least that new.
         let gen = self.store.generation()?;
-        let listed_at = {
+        let (listed_at, loaded_at) = {
             let cache = rd(&self.cache);
             if cache.generation == Some(gen) {
                 self.mark_checked();
                 return Ok(());
             }
-            cache.version
+            (cache.version, cache.generation)
         };
-        let stored = self.store.objects()?;
+        let delta = match loaded_at {
+            Some(g) => self.store.changes_since(g)?,
+            None => None,
+        };
+        match delta {
+            Some(d) => {
+                self.apply_listing(listed_at, d.generation, d.changed, Gone::Listed(d.removed))
+            }
+            None => {
+                let all = self.store.objects()?;
+                self.apply_listing(listed_at, gen, all, Gone::Unlisted)
+            }
+        }
+        Ok(())
+    }
+
+    /// Bring the cache to a listing of the store read at `gen`, without undoing any change
+    /// this process made after the listing began (`listed_at`).
+    fn apply_listing(&self, listed_at: u64, gen: u64, stored: Vec<StoredObject>, gone: Gone) {
         let mut cache = wr(&self.cache);
         let mut evict = Vec::new();
         let mut seen = HashSet::with_capacity(stored.len());
@@ -131,12 +159,20 @@ impl Token {
                 Arc::new(Object::token(h, so.id, kind, public, so.has_secret)),
             );
         }
-        let gone: Vec<(ObjectId, ObjectHandle)> = cache
-            .by_id
-            .iter()
-            .filter(|(id, e)| !seen.contains(id) && e.version <= listed_at)
-            .map(|(id, e)| (*id, e.handle))
-            .collect();
+        let gone: Vec<(ObjectId, ObjectHandle)> = match gone {
+            Gone::Unlisted => cache
+                .by_id
+                .iter()
+                .filter(|(id, e)| !seen.contains(id) && e.version <= listed_at)
+                .map(|(id, e)| (*id, e.handle))
+                .collect(),
+            Gone::Listed(ids) => ids
+                .into_iter()
+                .filter_map(|id| cache.by_id.get(&id).map(|e| (id, *e)))
+                .filter(|(_, e)| e.version <= listed_at)
+                .map(|(id, e)| (id, e.handle))
+                .collect(),
+        };
         for (id, h) in gone {
             cache.by_id.remove(&id);
             cache.objects.remove(&h);
@@ -147,7 +183,6 @@ impl Token {
         drop(cache);
         self.mark_checked();
         self.evict_keys(&evict);
-        Ok(())
     }
 
     /// Nanoseconds since the token was opened (0 is never a check time).
