@@ -353,12 +353,24 @@ fn main() {
         mods.push((m, k));
     }
     let mut c = support::criterion();
+    let mut rows = Vec::new();
+    rows.push(Row::new(
+        "one PKCS#11 call (C_GetSessionInfo): the floor under every operation",
+        Unit::Micros,
+        "call-floor",
+    ));
+    let mut g = c.benchmark_group("call-floor");
+    for (m, k) in &mods {
+        record::run(&mut g, "call-floor", system_of(m), |b| {
+            b.iter(|| black_box(k.s.get_session_info().expect("C_GetSessionInfo")))
+        });
+    }
+    g.finish();
     let m32 = msg(32);
     let h256 = msg(32);
     let h384 = msg(48);
     let k1 = msg(1024);
     let m1 = msg(MIB);
-    let mut rows = Vec::new();
 
     let r = raw::rsa2048_sign(m32.clone());
     rows.push(

@@ -77,6 +77,68 @@ fn find(c: &mut Criterion, m: &Module, t: &Filled) {
     g.finish();
 }
 
+/// Set in a child process of this bench: the token directory it writes to as "another
+/// process" (see `find_after_foreign_write`).
+const FOREIGN_WRITE: &str = "PQHSM_BENCH_FOREIGN_WRITE";
+
+/// The child's whole job: add and remove a public data object in the token store at `dir`
+/// through the pqhsm library, then exit.
+fn foreign_write(dir: &str) {
+    use pqhsm::attr::Attr;
+    use pqhsm::store::{SqliteStore, Store, StoreOptions};
+    let store = SqliteStore::open(std::path::Path::new(dir), StoreOptions::default())
+        .expect("open the token store");
+    let public = [
+        Attr::ulong(cryptoki_sys::CKA_CLASS, cryptoki_sys::CKO_DATA),
+        Attr::bool(cryptoki_sys::CKA_TOKEN, true),
+        Attr::bool(cryptoki_sys::CKA_PRIVATE, false),
+        Attr::new(cryptoki_sys::CKA_LABEL, b"foreign".to_vec()),
+    ];
+    let id = store.insert(None, &public, &[]).expect("insert");
+    store.delete(id).expect("delete");
+}
+
+/// C_FindObjects right after another process changed the token, which makes this process
+/// reload the token's objects. The other process is this bench run again as a child that
+/// adds and removes an object (untimed); only the find is timed.
+fn find_after_foreign_write(c: &mut Criterion, m: &Module, t: &Filled) {
+    let serial = m
+        .ctx
+        .get_token_info(t.slot)
+        .expect("C_GetTokenInfo")
+        .serial_number()
+        .trim()
+        .to_string();
+    let dir = m.tokens_dir.join(&serial);
+    assert!(dir.is_dir(), "no token directory {}", dir.display());
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let group = format!("find-after-foreign-write-{}", size_name(t.n));
+    let mut g = c.benchmark_group(&group);
+    g.sample_size(10);
+    let mut i = 0usize;
+    record::run(&mut g, &group, system_of(m), |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                let status = std::process::Command::new(&exe)
+                    .env(FOREIGN_WRITE, &dir)
+                    .status()
+                    .expect("run the writing process");
+                assert!(status.success(), "the writing process failed");
+                i = (i + 7919) % t.n;
+                let t0 = Instant::now();
+                let found =
+                    t.s.find_objects(&[Attribute::Label(tokens::fill_label(i).into_bytes())])
+                        .expect("C_FindObjects");
+                spent += t0.elapsed();
+                assert_eq!(found.len(), 1);
+            }
+            spent
+        })
+    });
+    g.finish();
+}
+
 /// Another session opened and closed while `t.s` keeps the token logged in.
 fn open_close(c: &mut Criterion, m: &Module, t: &Filled) {
     let group = format!("session-open-close-{}", size_name(t.n));
@@ -147,6 +209,9 @@ fn create(c: &mut Criterion, mods: &[&Module]) {
 }
 
 fn main() {
+    if let Ok(dir) = std::env::var(FOREIGN_WRITE) {
+        return foreign_write(&dir);
+    }
     let smoke = support::smoke();
     let sizes: &[usize] = if smoke {
         &[100, 1000]
@@ -210,9 +275,19 @@ fn main() {
             )
             .target("Argon2id-bound; within 1.2× from 100 to 100k"),
         );
+        if n > 100 {
+            rows.push(Row::new(
+                format!("C_FindObjects after another process wrote (reload), {name} objects"),
+                Unit::Micros,
+                format!("find-after-foreign-write-{name}"),
+            ));
+        }
         for (m, t) in &on {
             if n > 100 {
                 find(&mut c, m, t);
+                if m.name == "pqhsm" {
+                    find_after_foreign_write(&mut c, m, t);
+                }
             }
             open_close(&mut c, m, t);
             login(&mut c, m, t);

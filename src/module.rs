@@ -24,12 +24,12 @@ mod slots;
 use crate::attr::AttrType;
 use crate::config::{Config, Policy};
 use crate::error::{err, ErrorKind, Result};
+use crate::handle_map::HandleMap;
 use crate::object::template::Ctx;
 use crate::session::Session;
 use crate::token::backend::Backend;
 use crate::token::{rd, Token, Who};
 use cryptoki_sys as ck;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use zeroize::Zeroizing;
@@ -200,7 +200,7 @@ pub struct Module {
     slots: RwLock<Vec<Slot>>,
     /// Serialises C_InitToken on the free slot.
     init_gate: Mutex<()>,
-    sessions: RwLock<HashMap<SessionHandle, Arc<Session>>>,
+    sessions: RwLock<HandleMap<Arc<Session>>>,
     next_session: AtomicU64,
     /// Object handles, unique across every token of the module.
     object_handles: Arc<AtomicU64>,

@@ -4,11 +4,12 @@
 //! disagrees with the objects; it answers candidates only, `Object::matches` decides.
 
 use crate::attr::Template;
+use crate::handle_map::HandleMap;
 use crate::module::{ObjectHandle, SessionHandle};
 use crate::object::{Object, Origin};
 use cryptoki_sys as ck;
 use std::collections::{BTreeSet, HashMap};
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
 type Handles = BTreeSet<ObjectHandle>;
@@ -19,17 +20,21 @@ const BY_VALUE: [ck::CK_ATTRIBUTE_TYPE; 4] =
 
 #[derive(Default)]
 pub(super) struct Objects {
-    all: HashMap<ObjectHandle, Arc<Object>>,
+    all: HandleMap<Arc<Object>>,
     /// One map per attribute of `BY_VALUE`, keyed by the attribute's bytes.
     by_value: [HashMap<Vec<u8>, Handles>; 4],
-    by_session: HashMap<SessionHandle, Handles>,
+    by_session: HandleMap<Handles>,
 }
 
-fn add<K: Eq + Hash>(map: &mut HashMap<K, Handles>, key: K, h: ObjectHandle) {
+fn add<K: Eq + Hash, S: BuildHasher>(map: &mut HashMap<K, Handles, S>, key: K, h: ObjectHandle) {
     map.entry(key).or_default().insert(h);
 }
 
-fn drop_from<K: Eq + Hash>(map: &mut HashMap<K, Handles>, key: &K, h: ObjectHandle) {
+fn drop_from<K: Eq + Hash, S: BuildHasher>(
+    map: &mut HashMap<K, Handles, S>,
+    key: &K,
+    h: ObjectHandle,
+) {
     if let Some(set) = map.get_mut(key) {
         set.remove(&h);
         if set.is_empty() {

@@ -7,12 +7,12 @@ mod index;
 mod objects;
 
 use crate::error::Result;
+use crate::handle_map::HandleMap;
 use crate::mech::KeyMaterial;
 use crate::module::ObjectHandle;
 use crate::store::{MasterKey, Store, TokenRecord};
 use objects::ObjectCache;
 pub use objects::KEY_USE_FRESHNESS;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
@@ -46,7 +46,7 @@ struct Auth {
 #[derive(Default)]
 struct KeyCache {
     epoch: u64,
-    keys: HashMap<ObjectHandle, Arc<KeyMaterial>>,
+    keys: HandleMap<Arc<KeyMaterial>>,
 }
 
 pub struct Token {
