@@ -16,6 +16,7 @@ pub mod family;
 pub mod keyed;
 pub mod keys;
 pub mod ops;
+pub mod provider;
 pub mod table;
 
 // One module per algorithm family; each implements `family::Family` for its table rows.
@@ -35,6 +36,8 @@ mod pqc_testkit;
 pub mod rsa;
 pub mod slhdsa;
 
+#[cfg(all(test, feature = "aws-lc"))]
+mod differential_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
