@@ -7,6 +7,7 @@ use super::hmac::{generate_secret, mac_len};
 use super::keyed::Gcm;
 use super::ops::{MacSign, MacVerify, WholeInput};
 use super::params::{MechParam, Mechanism};
+use super::provider;
 use super::{CipherOp, KeyAttrs, KeyMaterial, SignOp, VerifyOp};
 use crate::attr::Template;
 use crate::error::{err, Error, ErrorKind, Result};
@@ -389,7 +390,7 @@ fn gcm_general<C: BlockCipherEncrypt<BlockSize = U16> + KeyInit + Clone>(
 fn gcm_key<'a>(key: &'a KeyMaterial, iv: &[u8]) -> Result<(&'a [u8], Option<Arc<Gcm>>)> {
     let (k, keyed) = key.secret_keyed(&[ck::CKK_AES])?;
     let fast = match iv.len() {
-        12 => Some(keyed.gcm(k)?),
+        12 => Some(keyed.gcm(k, provider::private(ck::CKM_AES_GCM))?),
         _ => None,
     };
     Ok((k, fast))

@@ -19,6 +19,24 @@ use p256::ecdsa::signature;
 use p256::elliptic_curve;
 use pkcs8::ObjectIdentifier;
 use std::sync::Arc;
+
+use super::provider;
+
+#[cfg(feature = "aws-lc")]
+mod aws;
+
+/// The public point of `scalar` computed by aws-lc-rs (None: not built in).
+fn public_point(curve: Curve, scalar: &[u8]) -> Option<Vec<u8>> {
+    #[cfg(feature = "aws-lc")]
+    {
+        aws::public_point(curve, scalar)
+    }
+    #[cfg(not(feature = "aws-lc"))]
+    {
+        let _ = (curve, scalar);
+        None
+    }
+}
 use zeroize::Zeroizing;
 
 pub const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
@@ -155,11 +173,15 @@ pub enum EcKey {
         scalar: Zeroizing<Vec<u8>>,
         point: Vec<u8>,
         signer: Arc<Signer>,
+        #[cfg(feature = "aws-lc")]
+        aws: Arc<aws::Private>,
     },
     Public {
         curve: Curve,
         point: Vec<u8>,
         verifier: Arc<Verifier>,
+        #[cfg(feature = "aws-lc")]
+        aws: Arc<aws::Public>,
     },
 }
 
@@ -290,6 +312,8 @@ pub fn load(class: ck::CK_OBJECT_CLASS, src: &dyn AttrSource) -> Result<EcKey> {
             scalar,
             point,
             signer: Arc::new(signer),
+            #[cfg(feature = "aws-lc")]
+            aws: Arc::default(),
         })
     } else {
         let point = parse_point(curve, required(src, ck::CKA_EC_POINT)?)?;
@@ -297,6 +321,8 @@ pub fn load(class: ck::CK_OBJECT_CLASS, src: &dyn AttrSource) -> Result<EcKey> {
             curve,
             verifier: Arc::new(verifier(curve, &point)?),
             point,
+            #[cfg(feature = "aws-lc")]
+            aws: Arc::default(),
         })
     }
 }
@@ -393,8 +419,7 @@ fn ecdsa_sign(signer: &Signer, z: &[u8]) -> Result<Vec<u8>> {
     })
 }
 
-fn ecdsa_verify(curve: Curve, vk: &Verifier, z: &[u8], sig: &[u8]) -> Result<()> {
-    use signature::hazmat::PrehashVerifier;
+fn check_sig_len(curve: Curve, sig: &[u8]) -> Result<()> {
     let want = 2 * curve.field_len();
     if sig.len() != want {
         return err(
@@ -402,12 +427,20 @@ fn ecdsa_verify(curve: Curve, vk: &Verifier, z: &[u8], sig: &[u8]) -> Result<()>
             format!("an ECDSA signature on this curve is {want} bytes (r||s)"),
         );
     }
-    let invalid = |_| {
-        Error::new(
-            ErrorKind::SignatureInvalid,
-            "the ECDSA signature does not verify",
-        )
-    };
+    Ok(())
+}
+
+fn invalid_ecdsa() -> Error {
+    Error::new(
+        ErrorKind::SignatureInvalid,
+        "the ECDSA signature does not verify",
+    )
+}
+
+fn ecdsa_verify(curve: Curve, vk: &Verifier, z: &[u8], sig: &[u8]) -> Result<()> {
+    use signature::hazmat::PrehashVerifier;
+    check_sig_len(curve, sig)?;
+    let invalid = |_| invalid_ecdsa();
     with_key!(vk, Verifier, c, vk => {
         let sig = c::ecdsa::Signature::from_slice(sig).map_err(invalid)?;
         vk.verify_prehash(z, &sig).map_err(invalid)
@@ -438,7 +471,8 @@ fn ecdh(m: &Mechanism, key: &EcKey, out_len: Option<usize>) -> Result<Zeroizing<
             "ECDH needs the private EC key",
         );
     };
-    let peer = parse_point(*curve, public_data).map_err(|e| {
+    let curve = *curve;
+    let peer = parse_point(curve, public_data).map_err(|e| {
         Error::new(
             ErrorKind::MechanismParamInvalid,
             format!("the peer public key: {}", e.message()),
@@ -452,8 +486,16 @@ fn ecdh(m: &Mechanism, key: &EcKey, out_len: Option<usize>) -> Result<Zeroizing<
             format!("ECDH with CKD_NULL yields at most {fl} bytes"),
         );
     }
+    #[cfg(feature = "aws-lc")]
+    if let EcKey::Private { aws, .. } = key {
+        if provider::is_aws_lc(provider::private(m.ty)) {
+            let mut secret = aws.agree(curve, scalar, &peer)?;
+            secret.truncate(n);
+            return Ok(secret);
+        }
+    }
     let failed = |_| Error::new(ErrorKind::General, "stored EC key is invalid");
-    let secret = on_curve!(*curve, c => {
+    let secret = on_curve!(curve, c => {
         let sk = c::SecretKey::from_slice(scalar).map_err(failed)?;
         let pk = c::PublicKey::from_sec1_bytes(&peer).map_err(failed)?;
         Zeroizing::new(sk.diffie_hellman(&pk).raw_secret_bytes()[..n].to_vec())
@@ -472,9 +514,27 @@ impl Family for Ec {
                 "signing needs the private EC key",
             );
         };
-        let signer = signer.clone();
+        let (curve, signer, input) = (*curve, signer.clone(), ecdsa_input(m)?);
+        #[cfg(feature = "aws-lc")]
+        if let EcKey::Private {
+            scalar, point, aws, ..
+        } = ec_key(key)?
+        {
+            if provider::is_aws_lc(provider::private(m.ty)) {
+                aws.prepare(curve, scalar, point);
+                let aws = aws.clone();
+                return Ok(Box::new(OneShotSign::new(
+                    input,
+                    2 * curve.field_len(),
+                    move |z| match aws.sign(curve, z) {
+                        Some(sig) => sig,
+                        None => ecdsa_sign(&signer, z),
+                    },
+                )));
+            }
+        }
         Ok(Box::new(OneShotSign::new(
-            ecdsa_input(m)?,
+            input,
             2 * curve.field_len(),
             move |z| ecdsa_sign(&signer, z),
         )))
@@ -487,10 +547,24 @@ impl Family for Ec {
             } => (*curve, verifier.clone()),
             EcKey::Private { curve, point, .. } => (*curve, Arc::new(verifier(*curve, point)?)),
         };
-        Ok(Box::new(OneShotVerify::new(
-            ecdsa_input(m)?,
-            move |z, sig| ecdsa_verify(curve, &vk, z, sig),
-        )))
+        let input = ecdsa_input(m)?;
+        #[cfg(feature = "aws-lc")]
+        if let EcKey::Public { point, aws, .. } = ec_key(key)? {
+            if provider::is_aws_lc(provider::public(m.ty)) {
+                let (point, aws) = (point.clone(), aws.clone());
+                return Ok(Box::new(OneShotVerify::new(input, move |z, sig| {
+                    check_sig_len(curve, sig)?;
+                    match aws.verify(curve, &point, z, sig) {
+                        Some(true) => Ok(()),
+                        Some(false) => Err(invalid_ecdsa()),
+                        None => ecdsa_verify(curve, &vk, z, sig),
+                    }
+                })));
+            }
+        }
+        Ok(Box::new(OneShotVerify::new(input, move |z, sig| {
+            ecdsa_verify(curve, &vk, z, sig)
+        })))
     }
 
     fn derive(
@@ -525,10 +599,18 @@ impl Family for Ec {
             );
         };
         let curve = Curve::from_ec_params(params)?;
+        // The scalar always comes from the token's generator; aws-lc, where it serves the
+        // mechanism, only computes the public point.
         let (scalar, point) = on_curve!(curve, c => {
             use elliptic_curve::Generate;
             let Ok(sk) = c::SecretKey::try_generate_from_rng(&mut CoreRng);
-            (Zeroizing::new(Zeroizing::new(sk.to_bytes()).to_vec()), uncompressed(&sk.public_key()))
+            let scalar = Zeroizing::new(Zeroizing::new(sk.to_bytes()).to_vec());
+            let point = match provider::is_aws_lc(provider::private(m.ty)) {
+                true => public_point(curve, &scalar),
+                false => None,
+            };
+            let point = point.unwrap_or_else(|| uncompressed(&sk.public_key()));
+            (scalar, point)
         });
         Ok(GeneratedPair {
             key_type: ck::CKK_EC,
