@@ -589,7 +589,7 @@ fn main() {
             Unit::OpsPerSec,
             "keygen-p256-session",
         )
-        .raw("p256")
+        .raw(raw::keygen_p256().provider)
         .target("≥ 2× SoftHSM2"),
     );
     keygen(&mut c, &scratch, false);
@@ -599,7 +599,7 @@ fn main() {
             Unit::OpsPerSec,
             "keygen-p256-token",
         )
-        .raw("p256")
+        .raw(raw::keygen_p256().provider)
         .target("≥ 2× SoftHSM2"),
     );
     keygen(&mut c, &scratch, true);

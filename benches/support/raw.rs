@@ -5,8 +5,12 @@
 use pqhsm::rng::CoreRng;
 use std::hint::black_box;
 
-/// The provider pqhsm uses for the classical mechanisms in this build.
-pub const PROVIDER: &str = "RustCrypto";
+/// The build: aws-lc-rs where the mechanism table names it, or pure RustCrypto.
+pub const PROVIDER: &str = if cfg!(feature = "aws-lc") {
+    "aws-lc-rs + RustCrypto"
+} else {
+    "RustCrypto"
+};
 
 /// One prepared operation, run once per call.
 pub type Op = Box<dyn FnMut() + Send>;
@@ -23,7 +27,22 @@ fn raw(provider: &'static str, op: impl FnMut() + Send + 'static) -> Raw {
     }
 }
 
+/// RSA-2048 PKCS#1 v1.5 with SHA-256 over `msg`.
+#[cfg(feature = "aws-lc")]
+pub fn rsa2048_sign(msg: Vec<u8>) -> Raw {
+    use aws_lc_rs::{rand, rsa, signature};
+    let kp = rsa::KeyPair::generate(rsa::KeySize::Rsa2048).expect("RSA keygen");
+    let rng = rand::SystemRandom::new();
+    let mut sig = vec![0u8; kp.public_modulus_len()];
+    raw("aws-lc-rs", move || {
+        kp.sign(&signature::RSA_PKCS1_SHA256, &rng, black_box(&msg), &mut sig)
+            .expect("sign");
+        black_box(&sig);
+    })
+}
+
 /// RSA-2048 PKCS#1 v1.5 with SHA-256 over `msg` (blinded, as the token signs).
+#[cfg(not(feature = "aws-lc"))]
 pub fn rsa2048_sign(msg: Vec<u8>) -> Raw {
     use rsa::{Pkcs1v15Sign, PrivateKey};
     use sha2::Digest;
@@ -37,6 +56,7 @@ pub fn rsa2048_sign(msg: Vec<u8>) -> Raw {
     })
 }
 
+#[cfg(not(feature = "aws-lc"))]
 macro_rules! ecdsa {
     ($sign:ident, $verify:ident, $crate_:ident, $name:literal) => {
         /// ECDSA over a precomputed hash (CKM_ECDSA), randomized as the token signs.
@@ -66,9 +86,82 @@ macro_rules! ecdsa {
     };
 }
 
+#[cfg(not(feature = "aws-lc"))]
 ecdsa!(ecdsa_p256_sign, ecdsa_p256_verify, p256, "p256");
+#[cfg(not(feature = "aws-lc"))]
 ecdsa!(ecdsa_p384_sign, ecdsa_p384_verify, p384, "p384");
 
+/// ECDSA over a precomputed hash of the curve's own length, as the token's aws-lc path.
+#[cfg(feature = "aws-lc")]
+macro_rules! aws_ecdsa {
+    ($sign:ident, $verify:ident, $salg:ident, $valg:ident, $digest:ident) => {
+        pub fn $sign(hash: Vec<u8>) -> Raw {
+            use aws_lc_rs::{digest, rand, signature};
+            let pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(
+                &signature::$salg,
+                &rand::SystemRandom::new(),
+            )
+            .expect("keygen");
+            let kp = signature::EcdsaKeyPair::from_pkcs8(&signature::$salg, pkcs8.as_ref())
+                .expect("key");
+            raw("aws-lc-rs", move || {
+                let d = digest::Digest::import_less_safe(black_box(&hash), &digest::$digest)
+                    .expect("digest");
+                black_box(kp.sign_digest(&d).expect("sign"));
+            })
+        }
+
+        pub fn $verify(hash: Vec<u8>) -> Raw {
+            use aws_lc_rs::signature::KeyPair;
+            use aws_lc_rs::{digest, rand, signature};
+            let pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(
+                &signature::$salg,
+                &rand::SystemRandom::new(),
+            )
+            .expect("keygen");
+            let kp = signature::EcdsaKeyPair::from_pkcs8(&signature::$salg, pkcs8.as_ref())
+                .expect("key");
+            let d = digest::Digest::import_less_safe(&hash, &digest::$digest).expect("digest");
+            let sig = kp.sign_digest(&d).expect("sign");
+            let pk = signature::ParsedPublicKey::new(&signature::$valg, kp.public_key().as_ref())
+                .expect("public key");
+            raw("aws-lc-rs", move || {
+                let d = digest::Digest::import_less_safe(black_box(&hash), &digest::$digest)
+                    .expect("digest");
+                pk.verify_digest_sig(&d, sig.as_ref()).expect("verify");
+            })
+        }
+    };
+}
+
+#[cfg(feature = "aws-lc")]
+aws_ecdsa!(
+    ecdsa_p256_sign,
+    ecdsa_p256_verify,
+    ECDSA_P256_SHA256_FIXED_SIGNING,
+    ECDSA_P256_SHA256_FIXED,
+    SHA256
+);
+#[cfg(feature = "aws-lc")]
+aws_ecdsa!(
+    ecdsa_p384_sign,
+    ecdsa_p384_verify,
+    ECDSA_P384_SHA384_FIXED_SIGNING,
+    ECDSA_P384_SHA384_FIXED,
+    SHA384
+);
+
+#[cfg(feature = "aws-lc")]
+pub fn ed25519_sign(msg: Vec<u8>) -> Raw {
+    let mut seed = [0u8; 32];
+    pqhsm::rng::fill_bytes(&mut seed);
+    let k = aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(&seed).expect("key");
+    raw("aws-lc-rs", move || {
+        black_box(k.sign(black_box(&msg)));
+    })
+}
+
+#[cfg(not(feature = "aws-lc"))]
 pub fn ed25519_sign(msg: Vec<u8>) -> Raw {
     use ed25519_dalek::Signer;
     let mut seed = [0u8; 32];
@@ -101,6 +194,30 @@ pub fn hmac_sha256(msg: Vec<u8>) -> Raw {
     })
 }
 
+#[cfg(feature = "aws-lc")]
+pub fn aes256_gcm_encrypt(msg: Vec<u8>) -> Raw {
+    use aws_lc_rs::aead;
+    let k = aead::LessSafeKey::new(
+        aead::UnboundKey::new(&aead::AES_256_GCM, &[9u8; 32]).expect("key"),
+    );
+    let mut counter = 0u64;
+    raw("aws-lc-rs", move || {
+        counter += 1;
+        let mut iv = [0u8; 12];
+        iv[4..].copy_from_slice(&counter.to_be_bytes());
+        let mut buf = black_box(&msg).clone();
+        let tag = k
+            .seal_in_place_separate_tag(
+                aead::Nonce::assume_unique_for_key(iv),
+                aead::Aad::empty(),
+                &mut buf,
+            )
+            .expect("encrypt");
+        let _ = black_box((buf, tag));
+    })
+}
+
+#[cfg(not(feature = "aws-lc"))]
 pub fn aes256_gcm_encrypt(msg: Vec<u8>) -> Raw {
     use aes_gcm::aead::AeadInOut;
     use aes_gcm::KeyInit;
@@ -125,7 +242,22 @@ pub fn random(n: usize) -> Raw {
     })
 }
 
+/// EC P-256 key pair generation: a scalar from the token's generator and its public point
+/// from aws-lc-rs, as the token computes them.
+#[cfg(feature = "aws-lc")]
+pub fn keygen_p256() -> Raw {
+    use aws_lc_rs::agreement;
+    use p256::elliptic_curve::Generate;
+    raw("p256 + aws-lc-rs", move || {
+        let Ok(k) = p256::SecretKey::try_generate_from_rng(&mut CoreRng);
+        let prv = agreement::PrivateKey::from_private_key(&agreement::ECDH_P256, &k.to_bytes())
+            .expect("key");
+        black_box(prv.compute_public_key().expect("point"));
+    })
+}
+
 /// EC P-256 key pair generation (scalar and public point, as the token computes both).
+#[cfg(not(feature = "aws-lc"))]
 pub fn keygen_p256() -> Raw {
     use p256::elliptic_curve::Generate;
     raw("p256", move || {
