@@ -216,8 +216,7 @@ mod both {
             },
             || {
                 black_box(
-                    aws::agreement::agree(&awspriv, awspeer, (), |k| Ok(k.to_vec()))
-                        .unwrap(),
+                    aws::agreement::agree(&awspriv, awspeer, (), |k| Ok(k.to_vec())).unwrap(),
                 );
             },
         );

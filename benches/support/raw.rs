@@ -35,8 +35,13 @@ pub fn rsa2048_sign(msg: Vec<u8>) -> Raw {
     let rng = rand::SystemRandom::new();
     let mut sig = vec![0u8; kp.public_modulus_len()];
     raw("aws-lc-rs", move || {
-        kp.sign(&signature::RSA_PKCS1_SHA256, &rng, black_box(&msg), &mut sig)
-            .expect("sign");
+        kp.sign(
+            &signature::RSA_PKCS1_SHA256,
+            &rng,
+            black_box(&msg),
+            &mut sig,
+        )
+        .expect("sign");
         black_box(&sig);
     })
 }
@@ -197,9 +202,8 @@ pub fn hmac_sha256(msg: Vec<u8>) -> Raw {
 #[cfg(feature = "aws-lc")]
 pub fn aes256_gcm_encrypt(msg: Vec<u8>) -> Raw {
     use aws_lc_rs::aead;
-    let k = aead::LessSafeKey::new(
-        aead::UnboundKey::new(&aead::AES_256_GCM, &[9u8; 32]).expect("key"),
-    );
+    let k =
+        aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &[9u8; 32]).expect("key"));
     let mut counter = 0u64;
     raw("aws-lc-rs", move || {
         counter += 1;
