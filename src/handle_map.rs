@@ -1,6 +1,7 @@
-//! Maps keyed by the handles this module hands out (sessions, objects), looked up on every
-//! PKCS#11 call. The keys are our own counters, never chosen by a client, so a cheap
-//! multiplicative hash serves where SipHash's flooding resistance would buy nothing.
+//! Maps keyed by numbers the module itself chooses (the session and object handles it hands
+//! out, its mechanism numbers), looked up on every PKCS#11 call. A client only ever looks
+//! keys up, never inserts one, so a cheap multiplicative hash serves where SipHash's
+//! flooding resistance would buy nothing.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

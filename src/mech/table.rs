@@ -169,8 +169,19 @@ pub static MECHANISMS: &[MechSpec] = &[
     row!(CKM_HASH_SLH_DSA_SHAKE256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
 ];
 
+/// The row of `ty`. Every operation start asks (dispatch, key checks, provider choice), so
+/// the rows are indexed once rather than scanned each time.
 pub fn lookup(ty: MechType) -> Option<&'static MechSpec> {
-    MECHANISMS.iter().find(|m| m.ty == ty)
+    static INDEX: std::sync::OnceLock<crate::handle_map::HandleMap<usize>> =
+        std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        MECHANISMS
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.ty, i))
+            .collect()
+    });
+    index.get(&ty).map(|i| &MECHANISMS[*i])
 }
 
 #[cfg(test)]
