@@ -1,39 +1,71 @@
 //! The process's one CSPRNG: every key generation, nonce, IV and C_GenerateRandom draws
-//! from here. A ChaCha20 DRBG seeded from the OS RNG, reseeded after fork so parent and
-//! child never repeat output. The entropy bridge (`pqhsm-qrng`) plugs in here.
+//! from here. A thin front over the entropy bridge's DRBG service (`pqhsm-qrng`), configured
+//! from the `rng` table of PQHSM_CONF; never does device I/O on the caller's thread.
+//!
+//! Hot path: a ChaCha20 fill under a short lock. Reseeds (OS RNG always, plus a conditioned
+//! device seed when one waits in the slot) happen after `reseed_bytes` or `reseed_seconds`,
+//! after `fork()`, and when the background thread has a fresh device seed.
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::{SeedableRng, TryCryptoRng, TryRng};
-use std::sync::Mutex;
+use pqhsm_qrng::{RngConfig, Service, ServiceStatus};
+use rand_core::{TryCryptoRng, TryRng};
+use std::sync::OnceLock;
+use std::time::Duration;
 
-struct State {
-    pid: u32,
-    rng: ChaCha20Rng,
+use crate::error::{Error, ErrorKind};
+
+static SERVICE: OnceLock<Service> = OnceLock::new();
+
+/// The `rng` configuration from PQHSM_CONF (unset: the OS RNG alone).
+pub fn load_config() -> crate::Result<RngConfig> {
+    RngConfig::from_env().map_err(|e| Error::new(ErrorKind::ArgumentsBad, e.to_string()))
 }
 
-static STATE: Mutex<Option<State>> = Mutex::new(None);
-
-fn os_seed() -> [u8; 32] {
-    let mut seed = [0u8; 32];
-    // The OS RNG failing is unrecoverable for a cryptographic module: no output without it.
-    getrandom::fill(&mut seed).expect("the OS random number generator is unavailable");
-    seed
+fn service() -> &'static Service {
+    SERVICE.get_or_init(|| {
+        let cfg = load_config().unwrap_or_else(|e| {
+            // A bad configuration must not take randomness away: the OS RNG still serves.
+            tracing::error!("{e}; random numbers come from the OS RNG alone");
+            RngConfig::default()
+        });
+        Service::new(&cfg)
+    })
 }
 
 /// Fill `buf` with output of the process CSPRNG.
+///
+/// Panics only if the OS RNG cannot seed the generator (first use, or first use after a
+/// fork): no output is safe then. Use [`try_fill_bytes`] where that must be an error.
 pub fn fill_bytes(buf: &mut [u8]) {
-    let mut guard = STATE.lock().unwrap_or_else(|p| p.into_inner());
-    let pid = std::process::id();
-    let fresh = !matches!(&*guard, Some(s) if s.pid == pid);
-    if fresh {
-        *guard = Some(State {
-            pid,
-            rng: ChaCha20Rng::from_seed(os_seed()),
-        });
+    if let Err(e) = try_fill_bytes(buf) {
+        panic!("{e}");
     }
-    if let Some(s) = guard.as_mut() {
-        rand_core::Rng::fill_bytes(&mut s.rng, buf);
-    }
+}
+
+/// [`fill_bytes`], with an OS RNG failure as [`ErrorKind::RandomNoRng`].
+pub fn try_fill_bytes(buf: &mut [u8]) -> crate::Result<()> {
+    service()
+        .fill(buf)
+        .map_err(|e| Error::new(ErrorKind::RandomNoRng, format!("no random numbers: {e}")))
+}
+
+/// Fill `buf` after reseeding from a seed drawn now from the source chain (prediction
+/// resistance). Waits for the device; for the rare caller that asks for it.
+pub fn fill_bytes_prediction_resistant(buf: &mut [u8]) -> crate::Result<()> {
+    service()
+        .fill_prediction_resistant(buf)
+        .map_err(|e| Error::new(ErrorKind::RandomNoRng, format!("no random numbers: {e}")))
+}
+
+/// Wait up to `timeout` for the first device seed to reach the DRBG (CLI use).
+pub fn settle(timeout: Duration) -> crate::Result<()> {
+    service()
+        .settle(timeout)
+        .map_err(|e| Error::new(ErrorKind::RandomNoRng, format!("no random numbers: {e}")))
+}
+
+/// Which sources feed this process's DRBG, their health, and what seeded it last.
+pub fn status() -> ServiceStatus {
+    service().status()
 }
 
 /// A handle implementing the `rand_core` traits over [`fill_bytes`], for crates that take
@@ -60,3 +92,21 @@ impl TryRng for CoreRng {
 }
 
 impl TryCryptoRng for CoreRng {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::Rng;
+
+    #[test]
+    fn outputs_differ_and_core_rng_draws_from_the_same_service() {
+        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        fill_bytes(&mut a);
+        fill_bytes(&mut b);
+        assert_ne!(a, b);
+        let x = CoreRng.next_u64();
+        let y = CoreRng.next_u64();
+        assert_ne!(x, y);
+        assert!(status().drbg_reseeds >= 1);
+    }
+}

@@ -4,6 +4,7 @@
 
 mod pin;
 pub mod quickstart;
+pub mod rng;
 pub mod token;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,9 @@ pub enum Command {
     /// Token set-up and information.
     #[command(subcommand)]
     Token(token::TokenCmd),
+    /// Entropy sources, the entropy bridge and the kernel feeder.
+    #[command(subcommand)]
+    Rng(rng::RngCmd),
 }
 
 /// Run a parsed command; the error carries the process exit code.
@@ -34,6 +38,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Quickstart(a) => quickstart::run(a),
         Command::Token(c) => token::run(c),
+        Command::Rng(c) => Ok(rng::run(c)?),
     }
 }
 

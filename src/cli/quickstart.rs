@@ -1,13 +1,18 @@
 //! `pqhsm quickstart`: the first thing to run on a fresh machine. It loads the built
 //! PKCS#11 module with the `cryptoki` crate, exactly as any client does, initialises a
 //! token on the embedded default, generates keys, signs and verifies (in the token and
-//! with independent code), and prints how to reach the token from pkcs11-tool and OpenSSL.
+//! with independent code, ML-DSA included), runs an ML-KEM encapsulation round trip, and
+//! prints how to reach the token from pkcs11-tool and OpenSSL.
 
 use super::CliError;
 use clap::Args;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::mechanism::dsa::{HedgeType, SignAdditionalContext};
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
+use cryptoki::object::{
+    Attribute, AttributeType, KeyType, MlDsaParameterSetType, MlKemParameterSetType, ObjectClass,
+    ObjectHandle,
+};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
@@ -20,6 +25,8 @@ const DEMO_PIN: &str = "quickstart-pin";
 const P256_OID: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 /// DER OID of Ed25519 (RFC 8410).
 const ED25519_OID: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
+/// The FIPS 204 context string of the quickstart's ML-DSA signature.
+const ML_DSA_CONTEXT: &[u8] = b"pqhsm quickstart";
 
 #[derive(Args, Debug)]
 pub struct QuickstartArgs {
@@ -90,6 +97,8 @@ pub fn run(a: QuickstartArgs) -> Result<(), CliError> {
     let message = b"pqhsm quickstart: signed inside the token";
     ecdsa_p256(&session, message)?;
     ed25519(&session, message)?;
+    ml_dsa_65(&session, message)?;
+    ml_kem_768(&session)?;
 
     let random = session
         .generate_random_vec(16)
@@ -150,12 +159,14 @@ fn token_slot(p11: &Pkcs11, so_pin: &str, pin: &str) -> Result<Slot, CliError> {
     Ok(slot)
 }
 
-/// The key pair labelled `label`, generated on first use.
+/// The key pair labelled `label`, generated on first use with the usage and parameters
+/// (CKA_EC_PARAMS, CKA_PARAMETER_SET) in `public_attrs` and `private_attrs`.
 fn key_pair(
     session: &Session,
     label: &str,
     mechanism: Mechanism,
-    ec_params: &[u8],
+    public_attrs: Vec<Attribute>,
+    private_attrs: Vec<Attribute>,
 ) -> Result<(ObjectHandle, ObjectHandle), CliError> {
     let find = |class| {
         session
@@ -171,17 +182,17 @@ fn key_pair(
     ) {
         return Ok((public, private));
     }
-    let common = |extra: Attribute| {
-        vec![
+    let common = |extra: Vec<Attribute>| {
+        let mut attrs = vec![
             Attribute::Token(true),
             Attribute::Label(label.as_bytes().to_vec()),
             Attribute::Id(vec![0, 0, 0, 1]),
-            extra,
-        ]
+        ];
+        attrs.extend(extra);
+        attrs
     };
-    let mut public = common(Attribute::Verify(true));
-    public.push(Attribute::EcParams(ec_params.to_vec()));
-    let mut private = common(Attribute::Sign(true));
+    let public = common(public_attrs);
+    let mut private = common(private_attrs);
     private.push(Attribute::Private(true));
     let pair = session
         .generate_key_pair(&mechanism, &public, &private)
@@ -210,7 +221,11 @@ fn ecdsa_p256(session: &Session, message: &[u8]) -> Result<(), CliError> {
         session,
         "quickstart-ec-p256",
         Mechanism::EccKeyPairGen,
-        P256_OID,
+        vec![
+            Attribute::Verify(true),
+            Attribute::EcParams(P256_OID.to_vec()),
+        ],
+        vec![Attribute::Sign(true)],
     )?;
     let sig = session
         .sign(&Mechanism::EcdsaSha256, private, message)
@@ -243,7 +258,11 @@ fn ed25519(session: &Session, message: &[u8]) -> Result<(), CliError> {
         session,
         "quickstart-ed25519",
         Mechanism::EccEdwardsKeyPairGen,
-        ED25519_OID,
+        vec![
+            Attribute::Verify(true),
+            Attribute::EcParams(ED25519_OID.to_vec()),
+        ],
+        vec![Attribute::Sign(true)],
     )?;
     let mech = Mechanism::Eddsa(cryptoki::mechanism::eddsa::EddsaParams::new(
         cryptoki::mechanism::eddsa::EddsaSignatureScheme::Pure,
@@ -276,6 +295,110 @@ fn ed25519(session: &Session, message: &[u8]) -> Result<(), CliError> {
         "sign     Ed25519: {} bytes, verified by the token and by ed25519-dalek",
         sig.len()
     );
+    Ok(())
+}
+
+fn bad(what: &str) -> impl Fn(String) -> CliError + '_ {
+    move |e| CliError {
+        message: format!("{what}: {e}"),
+        code: 3,
+    }
+}
+
+/// CKA_VALUE of a post-quantum public key: the raw FIPS public key.
+fn public_value(session: &Session, public: ObjectHandle) -> Result<Vec<u8>, CliError> {
+    let attrs = session
+        .get_attributes(public, &[AttributeType::Value])
+        .map_err(fail("C_GetAttributeValue"))?;
+    match attrs.into_iter().next() {
+        Some(Attribute::Value(v)) => Ok(v),
+        _ => Err(bad("the public key")("no readable CKA_VALUE".into())),
+    }
+}
+
+fn ml_dsa_65(session: &Session, message: &[u8]) -> Result<(), CliError> {
+    use ml_dsa::{MlDsa65, Signature, VerifyingKey};
+    let (public, private) = key_pair(
+        session,
+        "quickstart-ml-dsa-65",
+        Mechanism::MlDsaKeyPairGen,
+        vec![
+            Attribute::Verify(true),
+            Attribute::ParameterSet(MlDsaParameterSetType::ML_DSA_65.into()),
+        ],
+        vec![Attribute::Sign(true)],
+    )?;
+    let mech = Mechanism::MlDsa(SignAdditionalContext::new(
+        HedgeType::Preferred,
+        Some(ML_DSA_CONTEXT),
+    ));
+    let sig = session
+        .sign(&mech, private, message)
+        .map_err(fail("C_Sign"))?;
+    session
+        .verify(&mech, public, message, &sig)
+        .map_err(fail("C_Verify"))?;
+    let encoded = hybrid_array::Array::try_from(public_value(session, public)?.as_slice())
+        .map_err(|_| bad("the ML-DSA-65 public key")("not 1952 bytes".into()))?;
+    let key = VerifyingKey::<MlDsa65>::decode(&encoded);
+    let s = Signature::<MlDsa65>::try_from(sig.as_slice())
+        .map_err(|e| bad("bad ML-DSA-65 signature from the token")(e.to_string()))?;
+    if !key.verify_with_context(message, ML_DSA_CONTEXT, &s) {
+        return Err(bad("independent ML-DSA-65 verification")("failed".into()));
+    }
+    println!(
+        "sign     ML-DSA-65: {} bytes, verified by the token and by the ml-dsa crate",
+        sig.len()
+    );
+    Ok(())
+}
+
+/// Encapsulate to the ML-KEM-768 public key and decapsulate with the private key: two
+/// secret-key objects (session objects, gone at logout) that must hold the same secret,
+/// shown by both giving the same HMAC.
+fn ml_kem_768(session: &Session) -> Result<(), CliError> {
+    let (public, private) = key_pair(
+        session,
+        "quickstart-ml-kem-768",
+        Mechanism::MlKemKeyPairGen,
+        vec![
+            Attribute::Encapsulate(true),
+            Attribute::ParameterSet(MlKemParameterSetType::ML_KEM_768.into()),
+        ],
+        vec![Attribute::Decapsulate(true)],
+    )?;
+    let secret = [
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::GENERIC_SECRET),
+        Attribute::Token(false),
+        Attribute::Sign(true),
+    ];
+    let (ct, sent) = session
+        .encapsulate_key(&Mechanism::MlKem, public, &secret)
+        .map_err(fail("C_EncapsulateKey"))?;
+    let received = session
+        .decapsulate_key(&Mechanism::MlKem, private, &secret, &ct)
+        .map_err(fail("C_DecapsulateKey"))?;
+    let probe = b"pqhsm quickstart: the same secret on both sides";
+    let mac = |key| {
+        session
+            .sign(&Mechanism::Sha256Hmac, key, probe)
+            .map_err(fail("C_Sign (HMAC-SHA256)"))
+    };
+    if mac(sent)? != mac(received)? {
+        return Err(bad("ML-KEM-768 round trip")(
+            "the decapsulated secret differs from the encapsulated one".into(),
+        ));
+    }
+    println!(
+        "kem      ML-KEM-768: {}-byte ciphertext, encapsulated and decapsulated keys agree (HMAC compared)",
+        ct.len()
+    );
+    for key in [sent, received] {
+        session
+            .destroy_object(key)
+            .map_err(fail("C_DestroyObject"))?;
+    }
     Ok(())
 }
 

@@ -187,12 +187,14 @@ impl MlKemKey {
         }))
     }
 
-    /// ML-KEM.Decaps. Only the ciphertext length can make it fail.
+    /// ML-KEM.Decaps. Only the ciphertext length can make it fail: CKR_WRAPPED_KEY_LEN_RANGE,
+    /// the code PKCS#11 3.2 lists for C_DecapsulateKey (the ciphertext stands where C_UnwrapKey
+    /// has the wrapped key; CKR_ENCRYPTED_DATA_LEN_RANGE is not among its return values).
     pub(crate) fn decapsulate(&self, ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         let dk = self.dk()?;
         let bad_len = || {
             Error::new(
-                ErrorKind::EncryptedDataLenRange,
+                ErrorKind::WrappedKeyLenRange,
                 format!(
                     "an {} ciphertext is {} bytes, got {}",
                     self.set.name(),

@@ -177,13 +177,6 @@ pub enum Input {
     HashOnToken(PreHash),
 }
 
-impl Input {
-    /// Single-part only: the caller passes an already computed hash.
-    pub fn is_single_part(self) -> bool {
-        matches!(self, Input::PreHashed(_))
-    }
-}
-
 /// The signature mechanisms of one family, by how they take their message.
 pub struct Mechanisms {
     pub pure: MechType,
@@ -616,7 +609,6 @@ mod tests {
         );
         let s = parse(&m, &ML_DSA, Role::Sign).unwrap();
         assert_eq!(s.input, Input::PreHashed(PreHash::Sha256));
-        assert!(s.input.is_single_part());
         // 0x01, context length 0, then DER 06 09 60 86 48 01 65 03 04 02 01 (FIPS 204 Alg. 4).
         assert_eq!(
             hex::encode(s.prefix().unwrap()),

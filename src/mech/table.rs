@@ -22,6 +22,9 @@ pub struct MechSpec {
     pub flags: ck::CK_FLAGS,
     /// Who computes: the provider of the private-key and of the public-key operations.
     pub serves: Serves,
+    /// The mechanism takes its data in one C_Sign/C_Verify/C_VerifySignature call only:
+    /// the session refuses *Update for it (see `session::ops::Parts`).
+    pub single_part: bool,
 }
 
 const SIGN_VERIFY: ck::CK_FLAGS = ck::CKF_SIGN | ck::CKF_VERIFY;
@@ -64,6 +67,12 @@ pub const SLH_DSA_MAX: u64 = 64;
 
 macro_rules! row {
     ($ty:ident, $fam:expr, $keys:expr, $min:expr, $max:expr, $flags:expr, $serves:expr) => {
+        row!(@ $ty, $fam, $keys, $min, $max, $flags, $serves, false)
+    };
+    ($ty:ident, $fam:expr, $keys:expr, $min:expr, $max:expr, $flags:expr, $serves:expr, single_part) => {
+        row!(@ $ty, $fam, $keys, $min, $max, $flags, $serves, true)
+    };
+    (@ $ty:ident, $fam:expr, $keys:expr, $min:expr, $max:expr, $flags:expr, $serves:expr, $single:expr) => {
         MechSpec {
             ty: ck::$ty,
             name: stringify!($ty),
@@ -73,6 +82,7 @@ macro_rules! row {
             max_key_size: $max,
             flags: $flags,
             serves: $serves,
+            single_part: $single,
         }
     };
 }
@@ -139,10 +149,15 @@ pub static MECHANISMS: &[MechSpec] = &[
     // ----- ML-KEM (FIPS 203) -----
     row!(CKM_ML_KEM_KEY_PAIR_GEN, &mlkem::MlKem, ML_KEM, ML_KEM_MIN, ML_KEM_MAX, ck::CKF_GENERATE_KEY_PAIR, RC),
     row!(CKM_ML_KEM, &mlkem::MlKem, ML_KEM, ML_KEM_MIN, ML_KEM_MAX, ENCAPS_DECAPS, AWS_PRIVATE),
-    // ----- ML-DSA (FIPS 204); CKM_HASH_ML_DSA is single-part only -----
+    // ----- ML-DSA (FIPS 204) -----
+    // PKCS#11 3.2 (HashML-DSA): CKM_HASH_ML_DSA "is a single part mechanism", its C_Sign and
+    // C_Verify rows say "Single-part operations only". Pure CKM_ML_DSA restricts only
+    // multi-part C_Verify (allowed through C_VerifySignatureInit); we allow C_VerifyUpdate
+    // too: FIPS 204 verification streams the message without the signature, so nothing is
+    // lost, and 3.2 clients (the cryptoki crate's own ML-DSA tests) verify in parts.
     row!(CKM_ML_DSA_KEY_PAIR_GEN, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, ck::CKF_GENERATE_KEY_PAIR, RC),
     row!(CKM_ML_DSA, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, AWS),
-    row!(CKM_HASH_ML_DSA, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_ML_DSA, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC, single_part),
     row!(CKM_HASH_ML_DSA_SHA224, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
     row!(CKM_HASH_ML_DSA_SHA256, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
     row!(CKM_HASH_ML_DSA_SHA384, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
@@ -153,10 +168,12 @@ pub static MECHANISMS: &[MechSpec] = &[
     row!(CKM_HASH_ML_DSA_SHA3_512, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
     row!(CKM_HASH_ML_DSA_SHAKE128, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
     row!(CKM_HASH_ML_DSA_SHAKE256, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
-    // ----- SLH-DSA (FIPS 205); CKM_HASH_SLH_DSA is single-part only -----
+    // ----- SLH-DSA (FIPS 205) -----
+    // CKM_HASH_SLH_DSA is single-part like CKM_HASH_ML_DSA; pure CKM_SLH_DSA verifies in parts
+    // as CKM_ML_DSA does (the family buffers M' until the signature comes).
     row!(CKM_SLH_DSA_KEY_PAIR_GEN, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, ck::CKF_GENERATE_KEY_PAIR, RC),
     row!(CKM_SLH_DSA, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
-    row!(CKM_HASH_SLH_DSA, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_SLH_DSA, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC, single_part),
     row!(CKM_HASH_SLH_DSA_SHA224, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
     row!(CKM_HASH_SLH_DSA_SHA256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
     row!(CKM_HASH_SLH_DSA_SHA384, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
@@ -442,6 +459,20 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(e.kind(), crate::error::ErrorKind::KeyTypeInconsistent);
+    }
+
+    #[test]
+    fn single_part_rows_are_the_pre_hashed_signatures() {
+        use crate::mech::pqc_sign::{ML_DSA, SLH_DSA};
+        let pre_hashed = [ML_DSA.pre_hashed, SLH_DSA.pre_hashed];
+        for row in MECHANISMS {
+            assert_eq!(
+                row.single_part,
+                pre_hashed.contains(&row.ty),
+                "{}",
+                row.name
+            );
+        }
     }
 
     #[test]

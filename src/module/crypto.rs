@@ -2,12 +2,12 @@
 //! MACs, verification (including the 3.2 signature-first form). Each call locks only its
 //! own session; the key material comes from the token's per-login cache.
 
-use super::keyuse::{use_key, DECRYPT, ENCRYPT, SIGN, VERIFY};
+use super::keyuse::{mechanism_for, use_key, KeyUse, DECRYPT, ENCRYPT, SIGN, VERIFY};
 use super::{Module, ObjectHandle, Output, SessionHandle};
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::mech::{self, params::Mechanism};
 use crate::session::ops::{
-    drive, ends, idle, keeps_on_ok, keeps_output, Cipher, Digest, Sign, Verify,
+    drive, ends, idle, keeps_on_ok, keeps_output, Cipher, Digest, Parts, Sign, Verify,
 };
 use crate::session::Ops;
 use cryptoki_sys as ck;
@@ -26,6 +26,11 @@ fn cipher_name(encrypt: bool) -> &'static str {
     } else {
         "decryption"
     }
+}
+
+/// Whether the signature mechanism `m` takes data in parts (its table row says).
+fn parts(m: &Mechanism, u: &KeyUse) -> Result<Parts> {
+    Ok(Parts::of(mechanism_for(m, u.function, u.what)?))
 }
 
 impl Module {
@@ -176,7 +181,7 @@ impl Module {
         let mut ops = s.ops();
         idle(&ops.sign, "signing")?;
         let (_, k) = use_key(&s, m, key, &SIGN)?;
-        ops.sign = Some(Sign::new(mech::sign_init(m, &k)?));
+        ops.sign = Some(Sign::new(mech::sign_init(m, &k)?, parts(m, &SIGN)?));
         Ok(())
     }
     pub fn sign(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
@@ -212,6 +217,7 @@ impl Module {
         let (_, k) = use_key(&s, m, key, &VERIFY)?;
         ops.verify = Some(Verify::new(
             mech::verify_init(m, &k)?,
+            parts(m, &VERIFY)?,
             sig.map(<[u8]>::to_vec),
         ));
         Ok(())

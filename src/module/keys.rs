@@ -371,7 +371,7 @@ impl Module {
         if ct.len() > cap {
             return Err(Error::buffer_too_small(ct.len()));
         }
-        let key = self.insert_secret(&s, draft, t, secret, Provenance::fresh())?;
+        let key = self.insert_secret(&s, draft, t, secret, Provenance::shared())?;
         Ok((Output::Data(OutBytes::Public(ct)), Some(key)))
     }
 
@@ -385,8 +385,8 @@ impl Module {
     ) -> Result<ObjectHandle> {
         let s = self.session(h)?;
         let draft = self.secret_draft(&s, t)?;
-        let (priv_obj, sk) = use_key(&s, m, private, &DECAPSULATE)?;
+        let (_, sk) = use_key(&s, m, private, &DECAPSULATE)?;
         let secret = mech::decapsulate(m, &sk, ct)?;
-        self.insert_secret(&s, draft, t, secret, Provenance::derived(&priv_obj))
+        self.insert_secret(&s, draft, t, secret, Provenance::shared())
     }
 }

@@ -76,16 +76,18 @@ impl Provenance {
             never_extractable: true,
         }
     }
-    /// C_EncapsulateKey: a fresh secret made on the token, not by a key generator.
-    pub fn fresh() -> Self {
+    /// C_EncapsulateKey / C_DecapsulateKey: a KEM secret is shared with the holder of the
+    /// other half of the key pair, outside this token, so PKCS#11 3.2 gives the new key
+    /// CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE FALSE (and CKA_LOCAL FALSE).
+    pub fn shared() -> Self {
         Provenance {
             local: false,
             gen_mechanism: None,
-            always_sensitive: true,
-            never_extractable: true,
+            always_sensitive: false,
+            never_extractable: false,
         }
     }
-    /// C_DeriveKey / C_DecapsulateKey: inherits the history of the base key.
+    /// C_DeriveKey: inherits the history of the base key.
     pub fn derived(base: &Object) -> Self {
         Provenance {
             local: false,

@@ -3,6 +3,7 @@
 //! operation and its computed output, so the retry returns exactly those bytes.
 
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::mech::table::MechSpec;
 use crate::mech::{CipherOp, DigestOp, SignOp, VerifyOp};
 use crate::module::{ObjectHandle, OutBytes, Output};
 use std::collections::VecDeque;
@@ -214,16 +215,51 @@ impl Cipher {
     }
 }
 
+/// Whether a signature or verification may take its data in parts, as the mechanism's
+/// table row says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parts {
+    Any,
+    /// Single-part only; the mechanism's name, for the message.
+    Single(&'static str),
+}
+
+impl Parts {
+    pub fn of(spec: &MechSpec) -> Parts {
+        if spec.single_part {
+            Parts::Single(spec.name)
+        } else {
+            Parts::Any
+        }
+    }
+
+    /// C_SignUpdate/C_VerifyUpdate/C_VerifySignatureUpdate on a single-part mechanism: the
+    /// operation was not initialised for parts. CKR_OPERATION_NOT_INITIALIZED is the code
+    /// those functions list for it (CKR_FUNCTION_NOT_SUPPORTED is for whole functions), and
+    /// the one 3.2 clients expect; the error ends the operation as every failed update does.
+    fn update(self) -> Result<()> {
+        match self {
+            Parts::Any => Ok(()),
+            Parts::Single(name) => err(
+                ErrorKind::OperationNotInitialized,
+                format!("{name} is single-part: pass all the data to C_Sign, C_Verify or C_VerifySignature"),
+            ),
+        }
+    }
+}
+
 /// Signing or MAC-ing.
 pub struct Sign {
     op: Box<dyn SignOp>,
+    parts: Parts,
     out: Outputs,
 }
 
 impl Sign {
-    pub fn new(op: Box<dyn SignOp>) -> Self {
+    pub fn new(op: Box<dyn SignOp>, parts: Parts) -> Self {
         Sign {
             op,
+            parts,
             out: Outputs::default(),
         }
     }
@@ -235,6 +271,7 @@ impl Sign {
         })
     }
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
+        self.parts.update()?;
         self.out.quiet_update()?;
         self.op.update(data)
     }
@@ -248,14 +285,16 @@ impl Sign {
 /// C_VerifySignatureInit), and then only the C_VerifySignature* calls may use it.
 pub struct Verify {
     op: Box<dyn VerifyOp>,
+    parts: Parts,
     signature: Option<Vec<u8>>,
     multipart: bool,
 }
 
 impl Verify {
-    pub fn new(op: Box<dyn VerifyOp>, signature: Option<Vec<u8>>) -> Self {
+    pub fn new(op: Box<dyn VerifyOp>, parts: Parts, signature: Option<Vec<u8>>) -> Self {
         Verify {
             op,
+            parts,
             signature,
             multipart: false,
         }
@@ -284,6 +323,7 @@ impl Verify {
     }
     pub fn update(&mut self, data: &[u8], with_signature: bool) -> Result<()> {
         self.check_form(with_signature)?;
+        self.parts.update()?;
         self.multipart = true;
         self.op.update(data)
     }
@@ -452,6 +492,63 @@ mod tests {
         });
         assert_eq!(r.unwrap_err().kind(), ErrorKind::DataInvalid);
         assert!(slot.is_none());
+    }
+
+    /// Signs with the byte count of everything fed; verifies that count.
+    struct Count(usize);
+    impl SignOp for Count {
+        fn update(&mut self, data: &[u8]) -> Result<()> {
+            self.0 += data.len();
+            Ok(())
+        }
+        fn sig_len(&self) -> usize {
+            1
+        }
+        fn finish(&mut self) -> Result<Vec<u8>> {
+            Ok(vec![self.0 as u8])
+        }
+    }
+    impl VerifyOp for Count {
+        fn update(&mut self, data: &[u8]) -> Result<()> {
+            self.0 += data.len();
+            Ok(())
+        }
+        fn finish(&mut self, sig: &[u8]) -> Result<()> {
+            match sig == [self.0 as u8] {
+                true => Ok(()),
+                false => err(ErrorKind::SignatureInvalid, "count differs"),
+            }
+        }
+    }
+
+    #[test]
+    fn single_part_mechanisms_refuse_updates_and_end_the_operation() {
+        let single = Parts::Single("CKM_TEST");
+        let mut slot = Some(Sign::new(Box::new(Count(0)), single));
+        let r = drive(&mut slot, "signing", keeps_on_ok, |s| s.update(b"ab"));
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::OperationNotInitialized);
+        assert!(slot.is_none(), "the refused update ends the operation");
+        let mut s = Sign::new(Box::new(Count(0)), single);
+        assert_eq!(data(s.single(b"abc", Some(1)).unwrap()), vec![3]);
+
+        for with_signature in [false, true] {
+            let sig = with_signature.then(|| vec![2u8]);
+            let mut v = Verify::new(Box::new(Count(0)), single, sig.clone());
+            let e = v.update(b"ab", with_signature).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::OperationNotInitialized);
+            let mut v = Verify::new(Box::new(Count(0)), single, sig);
+            let given = (!with_signature).then_some(&[2u8][..]);
+            v.single(b"ab", given).unwrap();
+        }
+
+        // Any other mechanism takes parts.
+        let mut s = Sign::new(Box::new(Count(0)), Parts::Any);
+        s.update(b"ab").unwrap();
+        s.update(b"c").unwrap();
+        assert_eq!(data(s.finish(Some(1)).unwrap()), vec![3]);
+        let mut v = Verify::new(Box::new(Count(0)), Parts::Any, None);
+        v.update(b"ab", false).unwrap();
+        v.finish(Some(&[2])).unwrap();
     }
 
     #[test]

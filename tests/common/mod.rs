@@ -6,7 +6,9 @@
 
 pub mod external;
 pub mod hash;
+pub mod interface;
 pub mod keys;
+pub mod pqc;
 pub mod raw;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};

@@ -132,7 +132,7 @@ fn keys_in_the_wrong_role_or_ciphertexts_of_the_wrong_length_are_refused() {
             mech::decapsulate(&kem(), &private, &bad)
                 .unwrap_err()
                 .kind(),
-            ErrorKind::EncryptedDataLenRange
+            ErrorKind::WrappedKeyLenRange
         );
     }
     assert_eq!(
