@@ -128,6 +128,15 @@ mod tests {
     }
 
     #[test]
+    fn vendor_attributes_are_not_numbered_as_arrays() {
+        assert!(is_array_attribute(ck::CKA_WRAP_TEMPLATE));
+        assert!(!is_array_attribute(
+            crate::object::schema::CKA_PQHSM_BASE | 0xFFFF
+        ));
+        assert!(!is_array_attribute(ck::CKA_LABEL));
+    }
+
+    #[test]
     fn wrong_length_bool_is_invalid() {
         let t = Template::new(vec![Attr::new(ck::CKA_TOKEN, vec![1, 0])]).unwrap();
         assert_eq!(

@@ -76,6 +76,19 @@ pub enum ErrorKind {
     WrappedKeyLenRange,
     /// The key version is retired, archived, revoked, expired or destroyed for this use.
     KeyLifecycle,
+    // --- key management (named keys and versions) ---
+    /// No managed key (or version) by that name/number.
+    KeyNotFound,
+    /// A managed key by that name exists already: rotate it instead.
+    KeyExists,
+    /// The only active version of a key cannot be retired: rotate instead.
+    LastActiveVersion,
+    /// The key or version is not in a state this change starts from.
+    StateTransition,
+    /// Another process changed the token while the change was prepared: retry.
+    Conflict,
+    /// The audit log failed its integrity check (edited, removed or reordered entries).
+    AuditInvalid,
     // --- mechanisms / data ---
     MechanismInvalid,
     MechanismParamInvalid,
@@ -195,6 +208,10 @@ impl Error {
             KeyTypeInconsistent => ck::CKR_KEY_TYPE_INCONSISTENT,
             KeySizeRange => ck::CKR_KEY_SIZE_RANGE,
             KeyFunctionNotPermitted | KeyLifecycle => ck::CKR_KEY_FUNCTION_NOT_PERMITTED,
+            KeyNotFound => ck::CKR_KEY_HANDLE_INVALID,
+            KeyExists | LastActiveVersion | StateTransition => ck::CKR_ACTION_PROHIBITED,
+            Conflict => ck::CKR_FUNCTION_FAILED,
+            AuditInvalid => ck::CKR_DEVICE_ERROR,
             KeyNotWrappable => ck::CKR_KEY_NOT_WRAPPABLE,
             KeyUnextractable => ck::CKR_KEY_UNEXTRACTABLE,
             KeyIndigestible => ck::CKR_KEY_INDIGESTIBLE,
@@ -231,9 +248,13 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         use ErrorKind::*;
         match self.kind {
-            StoreTampered | StoreIo | DeviceMemory | General | HostMemory => 3,
+            StoreTampered | StoreIo | DeviceMemory | General | HostMemory | AuditInvalid
+            | Conflict => 3,
             KeyFunctionNotPermitted
             | KeyLifecycle
+            | KeyExists
+            | LastActiveVersion
+            | StateTransition
             | KeyUnextractable
             | ActionProhibited
             | PinIncorrect

@@ -25,6 +25,7 @@ use crate::attr::AttrType;
 use crate::config::{Config, Policy};
 use crate::error::{err, ErrorKind, Result};
 use crate::handle_map::HandleMap;
+use crate::manage::{Caller, CallerCell};
 use crate::object::template::Ctx;
 use crate::session::Session;
 use crate::token::backend::Backend;
@@ -204,6 +205,8 @@ pub struct Module {
     next_session: AtomicU64,
     /// Object handles, unique across every token of the module.
     object_handles: Arc<AtomicU64>,
+    /// The clock and actor lifecycle checks and audit entries use (shared with tokens).
+    caller: Arc<CallerCell>,
 }
 
 impl Module {
@@ -238,6 +241,7 @@ impl Module {
         _opts: InitOptions,
     ) -> Result<Module> {
         let object_handles = Arc::new(AtomicU64::new(1));
+        let caller = Arc::new(CallerCell::new(Arc::new(Caller::pkcs11())));
         let mut serials = backend.serials()?;
         serials.sort();
         let mut slots = Vec::with_capacity(serials.len() + 1);
@@ -252,6 +256,7 @@ impl Module {
                 serial,
                 store,
                 object_handles.clone(),
+                caller.clone(),
             ))));
         }
         slots.push(Slot::Free);
@@ -263,7 +268,14 @@ impl Module {
             sessions: RwLock::default(),
             next_session: AtomicU64::new(1),
             object_handles,
+            caller,
         })
+    }
+
+    /// Say who uses this module and which clock lifecycle checks read (the CLI, the
+    /// daemon and tests; a PKCS#11 client keeps the default: itself, the system clock).
+    pub fn set_caller(&self, caller: Caller) {
+        *crate::token::wr(&self.caller) = Arc::new(caller);
     }
 
     pub fn config(&self) -> &Config {
@@ -296,7 +308,8 @@ impl Module {
         }
     }
 
-    fn session(&self, h: SessionHandle) -> Result<Arc<Session>> {
+    /// The open session `h` (the management layer works through a logged-in session).
+    pub(crate) fn session(&self, h: SessionHandle) -> Result<Arc<Session>> {
         match rd(&self.sessions).get(&h) {
             Some(s) => Ok(s.clone()),
             None => err(
@@ -328,7 +341,7 @@ impl Module {
     }
 
     /// The caller's standing for template checks.
-    fn ctx(&self, s: &Session) -> Ctx<'_> {
+    pub(crate) fn ctx(&self, s: &Session) -> Ctx<'_> {
         Ctx {
             policy: self.policy(),
             so: s.token.who() == Who::So,

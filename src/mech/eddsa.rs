@@ -61,7 +61,7 @@ impl EdPrivate {
 }
 
 impl EdKey {
-    fn verifying_key(&self) -> VerifyingKey {
+    pub fn verifying_key(&self) -> VerifyingKey {
         match self {
             EdKey::Private(k) => k.key.verifying_key(),
             EdKey::Public(k) => *k,

@@ -1,6 +1,7 @@
 //! Resolving a key handle for an operation: the mechanism must offer the function, the
-//! object must be a visible key of a class and type the mechanism takes, and its usage
-//! attribute (CKA_SIGN, ...) must allow it. Then the cached key material is returned.
+//! object must be a visible key of a class and type the mechanism takes, its lifecycle
+//! state must allow the use (managed keys) and its usage attribute (CKA_SIGN, ...) too.
+//! Then the cached key material is returned.
 
 use super::ObjectHandle;
 use crate::attr::AttrType;
@@ -20,6 +21,9 @@ pub(super) struct KeyUse {
     pub function: ck::CK_FLAGS,
     pub classes: &'static [ck::CK_OBJECT_CLASS],
     pub what: &'static str,
+    /// The use makes new protected data (sign, encrypt, wrap, ...): retired, revoked and
+    /// expired keys refuse it but still verify, decrypt and unwrap.
+    pub issues: bool,
     pub handle_invalid: ErrorKind,
     pub type_inconsistent: ErrorKind,
 }
@@ -38,6 +42,10 @@ const fn plain(
         function,
         classes,
         what,
+        issues: matches!(
+            attr,
+            ck::CKA_SIGN | ck::CKA_ENCRYPT | ck::CKA_WRAP | ck::CKA_ENCAPSULATE | ck::CKA_DERIVE
+        ),
         handle_invalid: ErrorKind::KeyHandleInvalid,
         type_inconsistent: ErrorKind::KeyTypeInconsistent,
     }
@@ -146,6 +154,7 @@ pub(super) fn key_object(
             format!("{} cannot use a {}", spec.name, obj.kind.name),
         ));
     }
+    crate::manage::lifecycle::check_use(&s.token, &obj, u.issues, u.what)?;
     if !obj.flag(u.attr) {
         return Err(Error::new(
             ErrorKind::KeyFunctionNotPermitted,

@@ -204,7 +204,12 @@ impl Module {
                     }
                     return Err(e);
                 }
-                let token = Token::new(serial, store, self.object_handles.clone());
+                let token = Token::new(
+                    serial,
+                    store,
+                    self.object_handles.clone(),
+                    self.caller.clone(),
+                );
                 let mut slots = wr(&self.slots);
                 if let Some(s) = usize::try_from(slot).ok().and_then(|i| slots.get_mut(i)) {
                     *s = Slot::Token(Arc::new(token));

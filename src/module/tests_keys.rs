@@ -718,15 +718,22 @@ fn message_based_gcm_with_generated_ivs() {
 }
 
 #[test]
-fn copies_keep_the_secret_and_vendor_attributes_are_stored() {
+fn copies_keep_the_secret_and_vendor_attributes_are_not_for_templates() {
     let (m, _b) = ready();
     let s = user_session(&m);
-    let version = Attr::new(CKA_PQHSM_BASE + 1, 2u32.to_be_bytes().to_vec());
-    let k = aes(&m, s, vec![version.clone()]);
-    assert_eq!(value(&m, s, k, CKA_PQHSM_BASE + 1), 2u32.to_be_bytes());
-    m.find_objects_init(s, &tpl(vec![version])).unwrap();
-    assert_eq!(m.find_objects(s, 10).unwrap(), vec![k]);
-    m.find_objects_final(s).unwrap();
+    // Management attributes are the management layer's: no template may set them.
+    let version = Attr::ulong(CKA_PQHSM_BASE + 1, 2);
+    let e = m.generate_key(
+        s,
+        &mech(ck::CKM_AES_KEY_GEN),
+        &tpl(vec![Attr::ulong(ck::CKA_VALUE_LEN, 32), version]),
+    );
+    assert_eq!(kind(e), ErrorKind::AttributeReadOnly);
+    let k = aes(&m, s, vec![]);
+    assert!(matches!(
+        answer(&m, s, k, CKA_PQHSM_BASE + 1),
+        AttrAnswer::TypeInvalid
+    ));
     let c = m
         .copy_object(s, k, &tpl(vec![Attr::bool(ck::CKA_TOKEN, true)]))
         .unwrap();

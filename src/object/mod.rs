@@ -4,6 +4,7 @@
 
 pub mod schema;
 pub mod template;
+pub mod vendor;
 
 use crate::attr::{decode_bool, decode_ulong, Attr, AttrType, Template};
 use crate::module::{ObjectHandle, SessionHandle};

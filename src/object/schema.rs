@@ -244,15 +244,40 @@ const SECRET_VALUE: &[AttrRule] = &[
     r(ck::CKA_VALUE_LEN, Ulong, D::None, KP),
 ];
 
-/// First vendor attribute of pqhsm (`CKA_VENDOR_DEFINED | 0x5051_0000`); the management
-/// layer numbers its attributes from here. Stored on key objects as plain public bytes.
-pub const CKA_PQHSM_BASE: AttrType = ck::CKA_VENDOR_DEFINED | 0x5051_0000;
+/// First vendor attribute of pqhsm (`CKA_VENDOR_DEFINED | 0x0051_0000`); the management
+/// layer numbers its attributes from here (see `super::vendor`). Stored on key objects as
+/// plain public bytes. The base keeps bit 0x4000_0000 clear: that bit is
+/// CKF_ARRAY_ATTRIBUTE, and a vendor number carrying it would tell every client its value
+/// is an array of CK_ATTRIBUTE.
+pub const CKA_PQHSM_BASE: AttrType = ck::CKA_VENDOR_DEFINED | 0x0051_0000;
 
 pub fn is_pqhsm_attribute(ty: AttrType) -> bool {
     ty & !0xFFFF == CKA_PQHSM_BASE
 }
 
-const PQHSM_VENDOR: AttrRule = r(CKA_PQHSM_BASE, Bytes, D::None, 0);
+/// The management attributes of every key: readable by clients, set only by the management
+/// layer (never in a template, never by C_SetAttributeValue).
+const PQHSM_KEY: &[AttrRule] = {
+    use super::vendor::*;
+    &[
+        r(CKA_PQHSM_KEY_VERSION, Ulong, D::None, COMPUTED),
+        r(CKA_PQHSM_VERSION_STATE, Ulong, D::None, COMPUTED),
+        r(CKA_PQHSM_KEY_STATE, Ulong, D::None, COMPUTED),
+        r(CKA_PQHSM_DELETION_DATE, Bytes, D::None, COMPUTED),
+        r(CKA_PQHSM_EXPIRES_AT, Bytes, D::None, COMPUTED),
+        r(CKA_PQHSM_ROTATION_POLICY, Bytes, D::None, COMPUTED),
+        r(CKA_PQHSM_TAGS, Bytes, D::None, COMPUTED),
+        r(CKA_PQHSM_DESCRIPTION, Bytes, D::None, COMPUTED),
+        r(CKA_PQHSM_CREATED_AT, Bytes, D::None, COMPUTED),
+        r(CKA_PQHSM_ROTATED_AT, Bytes, D::None, COMPUTED),
+        r(CKA_PQHSM_PURPOSE, Ulong, D::None, COMPUTED),
+        r(CKA_PQHSM_ALGORITHM, Bytes, D::None, COMPUTED),
+        r(CKA_PQHSM_STATE_CHANGED_AT, Bytes, D::None, COMPUTED),
+        r(CKA_PQHSM_PRIOR_KEY_STATE, Bytes, D::None, COMPUTED),
+        r(CKA_PQHSM_DEFAULT, Bool, D::None, COMPUTED),
+        r(CKA_PQHSM_KEY_CREATED_AT, Bytes, D::None, COMPUTED),
+    ]
+};
 
 /// An object kind: a class, optionally narrowed by key or certificate type.
 #[derive(Debug)]
@@ -267,12 +292,7 @@ pub struct Kind {
 impl Kind {
     /// The rule for `ty`, if this kind has such an attribute.
     pub fn rule(&self, ty: AttrType) -> Option<AttrRule> {
-        match self.rules().find(|r| r.ty == ty) {
-            None if self.is_key() && is_pqhsm_attribute(ty) => {
-                Some(AttrRule { ty, ..PQHSM_VENDOR })
-            }
-            found => found,
-        }
+        self.rules().find(|r| r.ty == ty)
     }
 
     /// Every declared attribute (each once; a test holds the tables to that).
@@ -305,7 +325,7 @@ macro_rules! key_kind {
             name: $name,
             class: ck::CKO_PUBLIC_KEY,
             sub: Some($ty),
-            groups: &[COMMON, STORAGE, KEY, PUBLIC_KEY, $own],
+            groups: &[COMMON, STORAGE, KEY, PUBLIC_KEY, $own, PQHSM_KEY],
         }
     };
     (private $name:expr, $ty:expr, $own:expr) => {
@@ -313,7 +333,15 @@ macro_rules! key_kind {
             name: $name,
             class: ck::CKO_PRIVATE_KEY,
             sub: Some($ty),
-            groups: &[COMMON, STORAGE, KEY, SENSITIVE_KEY, PRIVATE_KEY, $own],
+            groups: &[
+                COMMON,
+                STORAGE,
+                KEY,
+                SENSITIVE_KEY,
+                PRIVATE_KEY,
+                $own,
+                PQHSM_KEY,
+            ],
         }
     };
     (secret $name:expr, $ty:expr) => {
@@ -328,6 +356,7 @@ macro_rules! key_kind {
                 SENSITIVE_KEY,
                 SECRET_KEY,
                 SECRET_VALUE,
+                PQHSM_KEY,
             ],
         }
     };
@@ -446,7 +475,10 @@ pub fn attr_name(ty: AttrType) -> String {
         ck::CKA_ALWAYS_AUTHENTICATE => "CKA_ALWAYS_AUTHENTICATE",
         ck::CKA_SUBJECT => "CKA_SUBJECT",
         ck::CKA_CERTIFICATE_TYPE => "CKA_CERTIFICATE_TYPE",
-        _ => return format!("attribute {ty:#x}"),
+        _ => match super::vendor::name(ty) {
+            Some(n) => n,
+            None => return format!("attribute {ty:#x}"),
+        },
     };
     name.to_string()
 }

@@ -3,7 +3,7 @@
 //! policy (non-exportable keys) is enforced here and nowhere else.
 
 use super::schema::{attr_name, f, AttrRule, Dflt, Kind, ValType};
-use super::{Attrs, Object};
+use super::{vendor, Attrs, Object};
 use crate::attr::{decode_bool, decode_ulong, Attr, Template};
 use crate::config::Policy;
 use crate::error::{err, ErrorKind, Result};
@@ -381,6 +381,15 @@ fn apply_changes(src: &Object, t: &Template, ctx: &Ctx, copy: bool) -> Result<At
         let rule = rule_for(kind, a)?;
         if src.get(a.ty) == Some(a.value.as_slice()) {
             continue;
+        }
+        if vendor::is_managed(src.public()) && vendor::MANAGED_STANDARD.contains(&a.ty) {
+            return err(
+                ErrorKind::AttributeReadOnly,
+                format!(
+                    "{} of a managed key follows its name, version and lifecycle state: change it with `pqhsm keys`",
+                    attr_name(a.ty)
+                ),
+            );
         }
         let changeable = rule.has(f::MODIFIABLE) || (copy && rule.has(f::COPY_CHANGE));
         if !changeable {

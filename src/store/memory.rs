@@ -2,7 +2,10 @@
 //! persistent-looking failure counters and locks, generation numbers, binding of secret
 //! parts to bound public attributes) without sealing. Never used for real tokens.
 
-use super::{MasterKey, ObjectId, PinKind, Store, StoredObject, TokenRecord, BOUND_ATTRIBUTES};
+use super::{
+    AuditAppend, AuditRow, Change, MasterKey, ObjectId, PinKind, Store, StoredObject, TokenRecord,
+    BOUND_ATTRIBUTES,
+};
 use crate::attr::Attr;
 use crate::error::{err, ErrorKind, Result};
 use sha2::{Digest, Sha256};
@@ -40,6 +43,24 @@ struct Inner {
     objects: BTreeMap<ObjectId, StoredObj>,
     next_id: ObjectId,
     generation: u64,
+    audit: Vec<AuditRow>,
+}
+
+impl Inner {
+    /// Store a new object under the next id.
+    fn put(&mut self, public: &[Attr], secret: &[Attr]) -> ObjectId {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.objects.insert(
+            id,
+            StoredObj {
+                public: public.to_vec(),
+                secret: secret.to_vec(),
+                binding: binding_of(public),
+            },
+        );
+        id
+    }
 }
 
 /// See the module comment.
@@ -101,6 +122,13 @@ impl MemoryStore {
             o.public.retain(|a| a.ty != attr.ty);
             o.public.push(attr);
         }
+    }
+
+    /// Test hook: rewrite the audit log behind the module's back, as a hand edit would.
+    pub fn tamper_audit(&self, f: impl FnOnce(&mut Vec<AuditRow>)) {
+        let mut g = self.lock();
+        g.generation += 1;
+        f(&mut g.audit);
     }
 
     fn check_mk(token: &TokenState, mk: &MasterKey) -> Result<()> {
@@ -179,6 +207,7 @@ impl Store for MemoryStore {
             mk,
         });
         g.objects.clear();
+        g.audit.clear();
         g.generation += 1;
         Ok(())
     }
@@ -244,18 +273,8 @@ impl Store for MemoryStore {
                 None => return err(ErrorKind::UserNotLoggedIn, "sealing needs the master key"),
             }
         }
-        let id = g.next_id;
-        g.next_id += 1;
         g.generation += 1;
-        g.objects.insert(
-            id,
-            StoredObj {
-                public: public.to_vec(),
-                secret: secret.to_vec(),
-                binding: binding_of(public),
-            },
-        );
-        Ok(id)
+        Ok(g.put(public, secret))
     }
 
     fn update(&self, mk: Option<&MasterKey>, id: ObjectId, public: &[Attr]) -> Result<()> {
@@ -293,6 +312,92 @@ impl Store for MemoryStore {
         }
         g.generation += 1;
         Ok(())
+    }
+
+    fn apply(
+        &self,
+        mk: Option<&MasterKey>,
+        expect: Option<u64>,
+        changes: &[Change<'_>],
+        audit: Option<&AuditAppend<'_>>,
+    ) -> Result<Vec<ObjectId>> {
+        let mut g = self.lock();
+        if expect.is_some_and(|e| e != g.generation) {
+            return Err(super::conflict());
+        }
+        let Some(t) = g.token.as_ref() else {
+            return err(ErrorKind::TokenNotRecognized, "token is not initialised");
+        };
+        // Check every change first: nothing is applied unless all of them can be.
+        let mut exists: BTreeMap<ObjectId, bool> = BTreeMap::new();
+        for change in changes {
+            let (id, needs_mk) = match *change {
+                Change::Insert { secret, .. } => (None, !secret.is_empty()),
+                Change::Update { id, public } => {
+                    let o = g.objects.get(&id);
+                    let resealed =
+                        o.is_some_and(|o| !o.secret.is_empty() && binding_of(public) != o.binding);
+                    (Some(id), resealed)
+                }
+                Change::Delete { id } => (Some(id), false),
+            };
+            if let Some(id) = id {
+                let alive = *exists
+                    .entry(id)
+                    .or_insert_with(|| g.objects.contains_key(&id));
+                if !alive {
+                    return err(
+                        ErrorKind::ObjectHandleInvalid,
+                        format!("object {id} no longer exists"),
+                    );
+                }
+                if matches!(change, Change::Delete { .. }) {
+                    exists.insert(id, false);
+                }
+            }
+            if needs_mk {
+                match mk {
+                    Some(mk) => Self::check_mk(t, mk)?,
+                    None => return err(ErrorKind::UserNotLoggedIn, "sealing needs the master key"),
+                }
+            }
+        }
+        // The audit row is sealed before anything changes, so a failing seal leaves no trace.
+        let row = match audit {
+            Some(a) => {
+                let seq = g.audit.last().map_or(1, |r| r.seq + 1);
+                let (chain, mac) = (a.seal)(seq, g.audit.last().map(|r| r.chain.as_slice()))?;
+                Some(AuditRow {
+                    seq,
+                    entry: a.entry.to_vec(),
+                    chain,
+                    mac,
+                })
+            }
+            None => None,
+        };
+        let mut ids = Vec::new();
+        for change in changes {
+            match *change {
+                Change::Insert { public, secret } => ids.push(g.put(public, secret)),
+                Change::Update { id, public } => {
+                    if let Some(o) = g.objects.get_mut(&id) {
+                        o.public = public.to_vec();
+                        o.binding = binding_of(public);
+                    }
+                }
+                Change::Delete { id } => {
+                    g.objects.remove(&id);
+                }
+            }
+        }
+        g.audit.extend(row);
+        g.generation += 1;
+        Ok(ids)
+    }
+
+    fn audit_rows(&self) -> Result<Vec<AuditRow>> {
+        Ok(self.lock().audit.clone())
     }
 
     fn unseal(&self, mk: &MasterKey, id: ObjectId) -> Result<Vec<Attr>> {
@@ -383,7 +488,7 @@ mod tests {
         let mk = s.login(PinKind::So, b"so-pin").unwrap();
         let public = [
             Attr::bool(ck::CKA_EXTRACTABLE, false),
-            Attr::new(ck::CKA_LABEL, b"k".to_vec()),
+            Attr::new(ck::CKA_SUBJECT, b"k".to_vec()),
         ];
         let secret = [Attr::new(ck::CKA_VALUE, vec![7u8; 16])];
         assert_eq!(
@@ -396,7 +501,10 @@ mod tests {
         s.update(
             None,
             id,
-            &[public[0].clone(), Attr::new(ck::CKA_LABEL, b"k2".to_vec())],
+            &[
+                public[0].clone(),
+                Attr::new(ck::CKA_SUBJECT, b"k2".to_vec()),
+            ],
         )
         .unwrap();
         assert!(s.generation().unwrap() > g0);

@@ -38,14 +38,15 @@
 //! restoring an older blob under newer attributes fails a tag: `unseal` reports
 //! `StoreTampered`. Not detectable without state outside the file: restoring a whole
 //! older row (its own public attributes, blob and DEK together) or the whole file,
-//! editing unbound attributes (label) or public-only objects, resetting PIN failure
-//! counters. Private and secret key objects must have a sealed part, so a forged row
-//! without one is reported as tampered too.
+//! editing unbound attributes or public-only objects, resetting PIN failure counters.
+//! The label is bound: for managed keys it is the key's name. Private and secret key
+//! objects must have a sealed part, so a forged row without one is reported as tampered too.
 
 #![allow(unused_variables)]
 
 use crate::attr::Attr;
 use crate::error::Result;
+use crate::object::vendor;
 use cryptoki_sys as ck;
 use zeroize::Zeroizing;
 
@@ -112,7 +113,50 @@ pub const BOUND_ATTRIBUTES: &[ck::CK_ATTRIBUTE_TYPE] = &[
     ck::CKA_MODIFIABLE,
     ck::CKA_COPYABLE,
     ck::CKA_DESTROYABLE,
+    // A managed key's name, version and lifecycle state: editing the database to rename a
+    // version or bring a retired one back fails the seal (see `crate::object::vendor`).
+    ck::CKA_LABEL,
+    vendor::CKA_PQHSM_KEY_VERSION,
+    vendor::CKA_PQHSM_VERSION_STATE,
+    vendor::CKA_PQHSM_KEY_STATE,
+    vendor::CKA_PQHSM_DELETION_DATE,
+    vendor::CKA_PQHSM_EXPIRES_AT,
+    vendor::CKA_PQHSM_PURPOSE,
 ];
+
+/// One change of a batch that [`Store::apply`] commits in one transaction.
+#[derive(Clone, Copy, Debug)]
+pub enum Change<'a> {
+    /// A new object; `secret` is sealed under a new DEK (needs MK when not empty).
+    Insert {
+        public: &'a [Attr],
+        secret: &'a [Attr],
+    },
+    /// New public attributes; the sealed part is resealed when a bound attribute changes.
+    Update { id: ObjectId, public: &'a [Attr] },
+    /// Remove an object and its sealed part.
+    Delete { id: ObjectId },
+}
+
+/// One row of the token's audit log as stored. The store keeps the rows in sequence and
+/// never interprets them; `crate::manage::audit` computes and checks `chain` and `mac`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRow {
+    pub seq: u64,
+    pub entry: Vec<u8>,
+    pub chain: Vec<u8>,
+    pub mac: Vec<u8>,
+}
+
+/// Computes `(chain, mac)` of a new audit row from its sequence number and the previous
+/// row's chain value (None for the first row).
+pub type AuditSeal<'a> = dyn Fn(u64, Option<&[u8]>) -> Result<(Vec<u8>, Vec<u8>)> + 'a;
+
+/// An audit entry to append, and how to authenticate it once its place is known.
+pub struct AuditAppend<'a> {
+    pub entry: &'a [u8],
+    pub seal: &'a AuditSeal<'a>,
+}
 
 /// Which PIN a login uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,4 +199,26 @@ pub trait Store: Send + Sync {
     /// Unseal an object's secret attributes, checking the binding to its current public
     /// attributes; a mismatch or damage is ErrorKind::StoreTampered.
     fn unseal(&self, mk: &MasterKey, id: ObjectId) -> Result<Vec<Attr>>;
+
+    /// Apply `changes` in order and append `audit` in one transaction: all or nothing.
+    /// With `expect`, only if [`Store::generation`] still has that value (else
+    /// ErrorKind::Conflict and nothing is written), so a change prepared from one reading
+    /// never lands on top of another process's. Returns the ids of the inserted objects.
+    fn apply(
+        &self,
+        mk: Option<&MasterKey>,
+        expect: Option<u64>,
+        changes: &[Change<'_>],
+        audit: Option<&AuditAppend<'_>>,
+    ) -> Result<Vec<ObjectId>>;
+    /// The audit log, in sequence order.
+    fn audit_rows(&self) -> Result<Vec<AuditRow>>;
+}
+
+/// The error of [`Store::apply`] when the generation moved.
+pub(crate) fn conflict() -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::Conflict,
+        "another process changed the token while this change was prepared: retry",
+    )
 }

@@ -51,6 +51,17 @@ CREATE INDEX objects_by_label ON objects (label);
 CREATE INDEX objects_by_cka_id ON objects (cka_id);
 ";
 
+/// The audit log (added within schema version 1: created where missing). Rows are
+/// hash-chained and MACed by `crate::manage::audit`; the store only keeps them in order.
+const AUDIT: &str = "
+CREATE TABLE IF NOT EXISTS audit (
+    seq   INTEGER PRIMARY KEY,
+    entry BLOB NOT NULL,
+    chain BLOB NOT NULL,
+    mac   BLOB NOT NULL
+);
+";
+
 /// Create the schema in an empty database, or check that this one is ours. Runs inside
 /// an IMMEDIATE transaction so two processes creating the same token do not race.
 pub(crate) fn ensure(conn: &Connection, path: &Path) -> Result<(), TxError> {
@@ -59,6 +70,7 @@ pub(crate) fn ensure(conn: &Connection, path: &Path) -> Result<(), TxError> {
     if app == 0 && tables == 0 {
         conn.execute_batch(CREATE)?;
         super::changes::ensure(conn)?;
+        conn.execute_batch(AUDIT)?;
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
         let uuid: TokenUuid = super::seal::random();
         conn.execute(
@@ -81,7 +93,13 @@ pub(crate) fn ensure(conn: &Connection, path: &Path) -> Result<(), TxError> {
         .query_row("SELECT schema_version FROM meta", [], |r| r.get(0))
         .optional()?;
     match version {
-        Some(SCHEMA_VERSION) => super::changes::ensure(conn),
+        // Both additions within version 1 (the change log, the audit table) are created
+        // where an older writer of this version left them out.
+        Some(SCHEMA_VERSION) => {
+            super::changes::ensure(conn)?;
+            conn.execute_batch(AUDIT)?;
+            Ok(())
+        }
         Some(v) => Err(Error::new(
             ErrorKind::TokenNotRecognized,
             format!(

@@ -448,10 +448,13 @@ mod tests {
         assert_ne!(base, object_aad(&TOKEN, 5, &bound, &public[..1]));
         let flipped = vec![Attr::bool(ck::CKA_EXTRACTABLE, true), public[1].clone()];
         assert_ne!(base, object_aad(&TOKEN, 5, &bound, &flipped));
-        // An unbound attribute (the label) does not enter the AAD.
+        // An unbound attribute (the subject) does not enter the AAD; the label does.
+        let mut subject = public.clone();
+        subject.push(Attr::new(ck::CKA_SUBJECT, b"x".to_vec()));
+        assert_eq!(base, object_aad(&TOKEN, 5, &bound, &subject));
         let mut labelled = public.clone();
         labelled.push(Attr::new(ck::CKA_LABEL, b"x".to_vec()));
-        assert_eq!(base, object_aad(&TOKEN, 5, &bound, &labelled));
+        assert_ne!(base, object_aad(&TOKEN, 5, &bound, &labelled));
     }
 
     #[test]

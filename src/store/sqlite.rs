@@ -7,7 +7,9 @@ use super::codec::{decode_attrs, duplicate_type, encode_attrs};
 use super::db::{Db, TxError};
 use super::schema::{self, damaged, read_meta, read_pin, write_pin, Meta, PinRow};
 use super::seal::{self, TokenUuid, SALT_LEN};
-use super::{MasterKey, ObjectId, PinKind, Store, StoredObject, TokenRecord};
+use super::{
+    AuditAppend, AuditRow, Change, MasterKey, ObjectId, PinKind, Store, StoredObject, TokenRecord,
+};
 use crate::attr::{decode_ulong, Attr, AttrType};
 use crate::error::{Error, ErrorKind, Result};
 use cryptoki_sys as ck;
@@ -425,6 +427,8 @@ impl Store for SqliteStore {
                     return Ok(false);
                 }
                 c.execute("DELETE FROM objects", [])?;
+                // The new MK cannot vouch for entries sealed under the old one.
+                c.execute("DELETE FROM audit", [])?;
                 c.execute("DELETE FROM pins", [])?;
                 write_pin(c, PinKind::So, &salt, &kdf, &wrapped)?;
                 c.execute(
@@ -527,84 +531,22 @@ impl Store for SqliteStore {
     }
 
     fn insert(&self, mk: Option<&MasterKey>, public: &[Attr], secret: &[Attr]) -> Result<ObjectId> {
-        check_unique(public, "public")?;
-        check_unique(secret, "secret")?;
-        let mk = match (secret.is_empty(), mk) {
-            (true, _) if holds_key_material(public) => {
-                return Err(Error::new(
-                    ErrorKind::TemplateIncomplete,
-                    "a private or secret key object needs its key material as sealed (secret) attributes",
-                ))
-            }
-            (true, _) => None,
-            (false, Some(mk)) => Some(mk),
-            (false, None) => return Err(needs_login("storing secret attributes".into())),
-        };
-        let plain = encode_attrs(secret);
-        let public_blob = encode_attrs(public);
-        let idx = IndexColumns::of(public);
+        let row = NewRow::prepare(mk, public, secret)?;
         self.db.write(|c| {
             let meta = read_meta(c)?;
-            if let Some(mk) = mk {
-                check_mk(&meta, mk)?;
-            }
-            c.execute(
-                "INSERT INTO objects (class, key_type, label, cka_id, public) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![idx.class, idx.key_type, idx.label, idx.cka_id, &public_blob[..]],
-            )?;
-            let id = ObjectId::try_from(c.last_insert_rowid()).map_err(|_| damaged("negative object id"))?;
-            if let Some(mk) = mk {
-                let (sealed, wrapped) = seal_secret(mk, &meta.uuid, id, public, &plain)?;
-                c.execute(
-                    "UPDATE objects SET sealed = ?1, wrapped_dek = ?2 WHERE id = ?3",
-                    params![sealed, wrapped, sql_id(id)?],
-                )?;
-            }
-            Ok(id)
+            row.insert(c, &meta, mk)
         })
     }
 
     fn update(&self, mk: Option<&MasterKey>, id: ObjectId, public: &[Attr]) -> Result<()> {
         check_unique(public, "public")?;
         let public_blob = encode_attrs(public);
-        let idx = IndexColumns::of(public);
-        self.db.write(|c| {
-            let row = read_object(c, id)?.ok_or_else(|| handle_invalid(id))?;
-            let mut resealed = None;
-            if let Some(blob) = &row.sealed {
-                let stored = seal::parse_sealed(blob).ok_or_else(|| tampered(id))?.bound;
-                let current = seal::bound_types();
-                let changed = stored.iter().chain(&current).any(|&ty| value_of(&row.public, ty) != value_of(public, ty));
-                // With MK at hand, an old seal is also brought up to the current bound list.
-                if changed || (mk.is_some() && stored != current) {
-                    let mk = mk.ok_or_else(|| needs_login(format!("changing a protected attribute of object {id}")))?;
-                    let meta = read_meta(c)?;
-                    check_mk(&meta, mk)?;
-                    let plain = open_secret(mk, &meta.uuid, id, &row)?;
-                    resealed = Some(seal_secret(mk, &meta.uuid, id, public, &plain)?);
-                }
-            }
-            c.execute(
-                "UPDATE objects SET class = ?1, key_type = ?2, label = ?3, cka_id = ?4, public = ?5 WHERE id = ?6",
-                params![idx.class, idx.key_type, idx.label, idx.cka_id, &public_blob[..], sql_id(id)?],
-            )?;
-            if let Some((sealed, wrapped)) = &resealed {
-                c.execute(
-                    "UPDATE objects SET sealed = ?1, wrapped_dek = ?2 WHERE id = ?3",
-                    params![sealed, wrapped, sql_id(id)?],
-                )?;
-            }
-            Ok(())
-        })
+        self.db
+            .write(|c| update_row(c, mk, id, public, &public_blob))
     }
 
     fn delete(&self, id: ObjectId) -> Result<()> {
-        self.db.write(
-            |c| match c.execute("DELETE FROM objects WHERE id = ?1", [sql_id(id)?])? {
-                0 => Err(handle_invalid(id).into()),
-                _ => Ok(()),
-            },
-        )
+        self.db.write(|c| delete_row(c, id))
     }
 
     fn unseal(&self, mk: &MasterKey, id: ObjectId) -> Result<Vec<Attr>> {
@@ -620,6 +562,223 @@ impl Store for SqliteStore {
         let plain = open_secret(mk, &meta.uuid, id, &row)?;
         decode_attrs(&plain).map_err(|_| tampered(id))
     }
+
+    fn apply(
+        &self,
+        mk: Option<&MasterKey>,
+        expect: Option<u64>,
+        changes: &[Change<'_>],
+        audit: Option<&AuditAppend<'_>>,
+    ) -> Result<Vec<ObjectId>> {
+        // Encode and check everything before the transaction: it may run more than once.
+        let mut prepared = Vec::with_capacity(changes.len());
+        for change in changes {
+            prepared.push(match *change {
+                Change::Insert { public, secret } => {
+                    Prepared::Insert(NewRow::prepare(mk, public, secret)?)
+                }
+                Change::Update { id, public } => {
+                    check_unique(public, "public")?;
+                    Prepared::Update(id, public, encode_attrs(public))
+                }
+                Change::Delete { id } => Prepared::Delete(id),
+            });
+        }
+        let ids = self.db.write(|c| {
+            if let Some(expect) = expect {
+                let now: i64 = c.query_row("SELECT generation FROM meta", [], |r| r.get(0))?;
+                // Stored as i64, compared as the u64 `generation()` reports.
+                if now as u64 != expect {
+                    return Err(super::conflict().into());
+                }
+            }
+            let meta = read_meta(c)?;
+            let mut ids = Vec::new();
+            for p in &prepared {
+                match p {
+                    Prepared::Insert(row) => ids.push(row.insert(c, &meta, mk)?),
+                    Prepared::Update(id, public, blob) => update_row(c, mk, *id, public, blob)?,
+                    Prepared::Delete(id) => delete_row(c, *id)?,
+                }
+            }
+            if let Some(a) = audit {
+                append_audit(c, a)?;
+            }
+            Ok(ids)
+        })?;
+        if prepared.iter().any(|p| matches!(p, Prepared::Delete(_))) {
+            // Pages that held the deleted keys' wrapped DEKs should not linger in the log.
+            self.db.checkpoint();
+        }
+        Ok(ids)
+    }
+
+    fn audit_rows(&self) -> Result<Vec<AuditRow>> {
+        self.db.read(|c| {
+            let mut stmt = c.prepare("SELECT seq, entry, chain, mac FROM audit ORDER BY seq")?;
+            let mut rows = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let seq: i64 = r.get(0)?;
+                out.push(AuditRow {
+                    seq: u64::try_from(seq)
+                        .map_err(|_| damaged("negative audit sequence number"))?,
+                    entry: r.get(1)?,
+                    chain: r.get(2)?,
+                    mac: r.get(3)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// A change of [`Store::apply`] with its attributes encoded ahead of the transaction.
+enum Prepared<'a> {
+    Insert(NewRow<'a>),
+    Update(ObjectId, &'a [Attr], Zeroizing<Vec<u8>>),
+    Delete(ObjectId),
+}
+
+/// A new object's row, encoded and checked before any transaction.
+struct NewRow<'a> {
+    public: &'a [Attr],
+    public_blob: Zeroizing<Vec<u8>>,
+    /// The encoded secret attributes, when there are any (then MK is at hand).
+    plain: Option<Zeroizing<Vec<u8>>>,
+    idx: IndexColumns,
+}
+
+impl<'a> NewRow<'a> {
+    fn prepare(mk: Option<&MasterKey>, public: &'a [Attr], secret: &[Attr]) -> Result<Self> {
+        check_unique(public, "public")?;
+        check_unique(secret, "secret")?;
+        let plain = match (secret.is_empty(), mk) {
+            (true, _) if holds_key_material(public) => {
+                return Err(Error::new(
+                    ErrorKind::TemplateIncomplete,
+                    "a private or secret key object needs its key material as sealed (secret) attributes",
+                ))
+            }
+            (true, _) => None,
+            (false, Some(_)) => Some(encode_attrs(secret)),
+            (false, None) => return Err(needs_login("storing secret attributes".into())),
+        };
+        Ok(NewRow {
+            public,
+            public_blob: encode_attrs(public),
+            plain,
+            idx: IndexColumns::of(public),
+        })
+    }
+
+    fn insert(
+        &self,
+        c: &Connection,
+        meta: &Meta,
+        mk: Option<&MasterKey>,
+    ) -> Result<ObjectId, TxError> {
+        let idx = &self.idx;
+        let mk = match (&self.plain, mk) {
+            (Some(_), Some(mk)) => {
+                check_mk(meta, mk)?;
+                Some(mk)
+            }
+            (Some(_), None) => return Err(needs_login("storing secret attributes".into()).into()),
+            (None, _) => None,
+        };
+        c.execute(
+            "INSERT INTO objects (class, key_type, label, cka_id, public) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![idx.class, idx.key_type, idx.label, idx.cka_id, &self.public_blob[..]],
+        )?;
+        let id =
+            ObjectId::try_from(c.last_insert_rowid()).map_err(|_| damaged("negative object id"))?;
+        if let (Some(mk), Some(plain)) = (mk, &self.plain) {
+            let (sealed, wrapped) = seal_secret(mk, &meta.uuid, id, self.public, plain)?;
+            c.execute(
+                "UPDATE objects SET sealed = ?1, wrapped_dek = ?2 WHERE id = ?3",
+                params![sealed, wrapped, sql_id(id)?],
+            )?;
+        }
+        Ok(id)
+    }
+}
+
+/// Replace an object's public attributes, resealing when a bound attribute changes.
+fn update_row(
+    c: &Connection,
+    mk: Option<&MasterKey>,
+    id: ObjectId,
+    public: &[Attr],
+    public_blob: &[u8],
+) -> Result<(), TxError> {
+    let idx = IndexColumns::of(public);
+    let row = read_object(c, id)?.ok_or_else(|| handle_invalid(id))?;
+    let mut resealed = None;
+    if let Some(blob) = &row.sealed {
+        let stored = seal::parse_sealed(blob).ok_or_else(|| tampered(id))?.bound;
+        let current = seal::bound_types();
+        let changed = stored
+            .iter()
+            .chain(&current)
+            .any(|&ty| value_of(&row.public, ty) != value_of(public, ty));
+        // With MK at hand, an old seal is also brought up to the current bound list.
+        if changed || (mk.is_some() && stored != current) {
+            let mk = mk.ok_or_else(|| {
+                needs_login(format!("changing a protected attribute of object {id}"))
+            })?;
+            let meta = read_meta(c)?;
+            check_mk(&meta, mk)?;
+            let plain = open_secret(mk, &meta.uuid, id, &row)?;
+            resealed = Some(seal_secret(mk, &meta.uuid, id, public, &plain)?);
+        }
+    }
+    c.execute(
+        "UPDATE objects SET class = ?1, key_type = ?2, label = ?3, cka_id = ?4, public = ?5 WHERE id = ?6",
+        params![idx.class, idx.key_type, idx.label, idx.cka_id, public_blob, sql_id(id)?],
+    )?;
+    if let Some((sealed, wrapped)) = &resealed {
+        c.execute(
+            "UPDATE objects SET sealed = ?1, wrapped_dek = ?2 WHERE id = ?3",
+            params![sealed, wrapped, sql_id(id)?],
+        )?;
+    }
+    Ok(())
+}
+
+fn delete_row(c: &Connection, id: ObjectId) -> Result<(), TxError> {
+    match c.execute("DELETE FROM objects WHERE id = ?1", [sql_id(id)?])? {
+        0 => Err(handle_invalid(id).into()),
+        _ => Ok(()),
+    }
+}
+
+/// Append an audit row after the last one; its seal sees the previous chain value.
+fn append_audit(c: &Connection, a: &AuditAppend<'_>) -> Result<(), TxError> {
+    let last: Option<(i64, Vec<u8>)> = c
+        .query_row(
+            "SELECT seq, chain FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let seq = match &last {
+        Some((n, _)) => {
+            u64::try_from(*n).map_err(|_| damaged("negative audit sequence number"))? + 1
+        }
+        None => 1,
+    };
+    let (chain, mac) = (a.seal)(seq, last.as_ref().map(|(_, chain)| chain.as_slice()))?;
+    c.execute(
+        "INSERT INTO audit (seq, entry, chain, mac) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            i64::try_from(seq).map_err(|_| damaged("audit sequence number out of range"))?,
+            a.entry,
+            chain,
+            mac
+        ],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod objects;
 
 use crate::error::Result;
 use crate::handle_map::HandleMap;
+use crate::manage::{Caller, CallerCell};
 use crate::mech::KeyMaterial;
 use crate::module::ObjectHandle;
 use crate::store::{MasterKey, Store, TokenRecord};
@@ -53,6 +54,7 @@ pub struct Token {
     serial: String,
     store: Arc<dyn Store>,
     handles: Arc<AtomicU64>,
+    caller: Arc<CallerCell>,
     auth: RwLock<Auth>,
     /// Serialises login, logout and PIN changes; PIN checks are slow (Argon2id) and the
     /// login state must stay readable meanwhile.
@@ -66,12 +68,19 @@ pub struct Token {
 }
 
 impl Token {
-    /// `handles` numbers objects across every token of the module.
-    pub fn new(serial: String, store: Arc<dyn Store>, handles: Arc<AtomicU64>) -> Self {
+    /// `handles` numbers objects across every token of the module; `caller` is the
+    /// module's clock and actor.
+    pub fn new(
+        serial: String,
+        store: Arc<dyn Store>,
+        handles: Arc<AtomicU64>,
+        caller: Arc<CallerCell>,
+    ) -> Self {
         Token {
             serial,
             store,
             handles,
+            caller,
             auth: RwLock::new(Auth {
                 who: Who::Public,
                 mk: None,
@@ -94,6 +103,11 @@ impl Token {
 
     pub fn record(&self) -> Result<Option<TokenRecord>> {
         self.store.token()
+    }
+
+    /// The clock and actor of whoever uses this module.
+    pub fn caller(&self) -> Arc<Caller> {
+        rd(&self.caller).clone()
     }
 
     pub fn who(&self) -> Who {

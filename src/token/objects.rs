@@ -14,7 +14,7 @@ use crate::module::{ObjectHandle, SessionHandle};
 use crate::object::schema::{self, Kind};
 use crate::object::template::NewObject;
 use crate::object::{Attrs, Combined, Object, Origin};
-use crate::store::{ObjectId, StoredObject, BOUND_ATTRIBUTES};
+use crate::store::{AuditAppend, Change, ObjectId, StoredObject, BOUND_ATTRIBUTES};
 use cryptoki_sys as ck;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -362,6 +362,20 @@ impl Token {
         drop(cache);
         self.evict_keys(&[obj.handle]);
         Ok(())
+    }
+
+    /// Commit a batch of changes (and an audit entry) in one store transaction, then
+    /// reload, so this process sees the result at once and forgets stale key material.
+    pub fn apply(
+        &self,
+        expect: Option<u64>,
+        changes: &[Change<'_>],
+        audit: Option<&AuditAppend<'_>>,
+    ) -> Result<Vec<ObjectId>> {
+        let mk = self.master_key();
+        let ids = self.store.apply(mk.as_deref(), expect, changes, audit)?;
+        self.refresh()?;
+        Ok(ids)
     }
 
     /// Drop the session objects of a closing session.

@@ -225,7 +225,7 @@ fn generation_moves_on_every_write_only() {
     let id = new_key(&store, &mk, "a");
     let g1 = store.generation().unwrap();
     assert_ne!(g1, g0);
-    store.update(None, id, &key_public("b")).unwrap();
+    store.update(Some(&mk), id, &key_public("b")).unwrap();
     let g2 = store.generation().unwrap();
     assert_ne!(g2, g1);
     store.delete(id).unwrap();
@@ -510,12 +510,20 @@ fn update_reseals_bound_changes_and_needs_the_key_for_them() {
     let secret = key_secret();
     let id = store.insert(Some(&mk), &key_public("k"), &secret).unwrap();
 
-    // An unbound attribute (the label) changes without the key.
-    let mut public = key_public("renamed");
+    // An unbound attribute (the start date) changes without the key.
+    let mut public = key_public("k");
+    public.push(Attr::new(ck::CKA_START_DATE, b"20250101".to_vec()));
     store.update(None, id, &public).unwrap();
     assert_eq!(store.unseal(&mk, id).unwrap(), secret);
+    let dated = public.clone();
 
-    // A bound one needs it.
+    // A bound one needs it: a usage flag, or the label (a managed key's name).
+    let mut renamed = public.clone();
+    set_attr(&mut renamed, Attr::new(ck::CKA_LABEL, b"renamed".to_vec()));
+    assert_eq!(
+        store.update(None, id, &renamed).unwrap_err().kind(),
+        ErrorKind::UserNotLoggedIn
+    );
     set_attr(&mut public, Attr::bool(ck::CKA_SIGN, false));
     assert_eq!(
         store.update(None, id, &public).unwrap_err().kind(),
@@ -523,7 +531,7 @@ fn update_reseals_bound_changes_and_needs_the_key_for_them() {
     );
     assert_eq!(
         store.objects().unwrap()[0].public,
-        key_public("renamed"),
+        dated,
         "refused update was applied"
     );
     store.update(Some(&mk), id, &public).unwrap();
@@ -915,4 +923,159 @@ fn another_process_writes_concurrently() {
     assert_eq!(store.generation().unwrap(), before);
     assert!(spawn_child(&dir, 1).wait().unwrap().success());
     assert_ne!(store.generation().unwrap(), before);
+}
+
+// ----- batches and the audit log -----
+
+/// A seal that chains by concatenation and "MACs" with a constant: the store only keeps
+/// what it is given, in order.
+fn test_seal(seq: u64, prev: Option<&[u8]>) -> Result<(Vec<u8>, Vec<u8>)> {
+    let mut chain = prev.unwrap_or_default().to_vec();
+    chain.extend_from_slice(&seq.to_be_bytes());
+    Ok((chain, b"mac".to_vec()))
+}
+
+#[test]
+fn a_batch_commits_all_or_nothing() {
+    let (_dir, store, mk) = token();
+    let old = new_key(&store, &mk, "v1");
+    let mut retired = key_public("v1");
+    set_attr(&mut retired, Attr::bool(ck::CKA_SIGN, false));
+    let v2 = key_public("v2");
+    let secret = key_secret();
+    let g0 = store.generation().unwrap();
+
+    // A change that cannot apply (no such object) takes the others with it.
+    let doomed = [
+        Change::Insert {
+            public: &v2,
+            secret: &secret,
+        },
+        Change::Update {
+            id: old,
+            public: &retired,
+        },
+        Change::Delete { id: 4242 },
+    ];
+    let e = store.apply(Some(&mk), Some(g0), &doomed, None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ObjectHandleInvalid);
+    assert_eq!(
+        store.objects().unwrap().len(),
+        1,
+        "a failed batch left objects"
+    );
+    assert_eq!(store.objects().unwrap()[0].public, key_public("v1"));
+    assert_eq!(store.generation().unwrap(), g0);
+
+    // A batch prepared from an older reading is refused whole.
+    let rotate = &doomed[..2];
+    let e = store
+        .apply(Some(&mk), Some(g0 + 1), rotate, None)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert_eq!(store.objects().unwrap().len(), 1);
+
+    // The batch itself: the new version and the resealed old one land together.
+    let ids = store.apply(Some(&mk), Some(g0), rotate, None).unwrap();
+    assert_eq!(ids.len(), 1);
+    assert_ne!(store.generation().unwrap(), g0);
+    assert_eq!(store.unseal(&mk, ids[0]).unwrap(), secret);
+    let listed = store.objects().unwrap();
+    assert_eq!(listed.iter().find(|o| o.id == old).unwrap().public, retired);
+    store.unseal(&mk, old).unwrap();
+    // Without MK a bound change cannot be resealed, and nothing else lands either.
+    let data = [Attr::ulong(ck::CKA_CLASS, ck::CKO_DATA)];
+    let back = [
+        Change::Insert {
+            public: &data,
+            secret: &[],
+        },
+        Change::Update {
+            id: old,
+            public: &key_public("v1"),
+        },
+    ];
+    let e = store.apply(None, None, &back, None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UserNotLoggedIn);
+    assert_eq!(store.objects().unwrap().len(), 2);
+
+    store
+        .apply(None, None, &[Change::Delete { id: old }], None)
+        .unwrap();
+    assert_eq!(
+        store.unseal(&mk, old).unwrap_err().kind(),
+        ErrorKind::ObjectHandleInvalid
+    );
+}
+
+#[test]
+fn audit_rows_append_in_order_with_the_batch_and_survive_reopening() {
+    let (dir, store, mk) = token();
+    let entry = |n: u8| vec![b'e', n];
+    for n in 1..=3u8 {
+        let e = entry(n);
+        let a = AuditAppend {
+            entry: &e,
+            seal: &test_seal,
+        };
+        store.apply(Some(&mk), None, &[], Some(&a)).unwrap();
+    }
+    // A failing batch appends nothing.
+    let e = entry(9);
+    let a = AuditAppend {
+        entry: &e,
+        seal: &test_seal,
+    };
+    assert!(store
+        .apply(Some(&mk), None, &[Change::Delete { id: 99 }], Some(&a))
+        .is_err());
+    let failing = |_: u64, _: Option<&[u8]>| -> Result<(Vec<u8>, Vec<u8>)> {
+        Err(Error::new(ErrorKind::General, "no key"))
+    };
+    let public = key_public("k");
+    let secret = key_secret();
+    let a = AuditAppend {
+        entry: &e,
+        seal: &failing,
+    };
+    let insert = [Change::Insert {
+        public: &public,
+        secret: &secret,
+    }];
+    assert!(store.apply(Some(&mk), None, &insert, Some(&a)).is_err());
+    assert!(
+        store.objects().unwrap().is_empty(),
+        "the audit failure did not roll back"
+    );
+
+    let rows = SqliteStore::open(&dir.0, small())
+        .unwrap()
+        .audit_rows()
+        .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(rows[2].entry, entry(3));
+    assert_eq!(
+        rows[2].chain,
+        [1u64, 2, 3]
+            .iter()
+            .flat_map(|n| n.to_be_bytes())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(rows[0].mac, b"mac");
+
+    // Re-initialising the token starts a new log (the new MK cannot vouch for the old one).
+    store.init_token(SO_PIN, "again").unwrap();
+    assert!(store.audit_rows().unwrap().is_empty());
+}
+
+#[test]
+fn stores_made_before_the_audit_log_gain_it_on_open() {
+    let (dir, store, _mk) = token();
+    drop(store);
+    raw(&dir).execute_batch("DROP TABLE audit").unwrap();
+    let store = SqliteStore::open(&dir.0, small()).unwrap();
+    assert!(store.audit_rows().unwrap().is_empty());
 }
