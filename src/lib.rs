@@ -6,6 +6,7 @@ pub mod attr;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod handle_map;
 pub mod manage;
 pub mod mech;
 pub mod module;

@@ -24,13 +24,13 @@ mod slots;
 use crate::attr::AttrType;
 use crate::config::{Config, Policy};
 use crate::error::{err, ErrorKind, Result};
+use crate::handle_map::HandleMap;
 use crate::manage::{Caller, CallerCell};
 use crate::object::template::Ctx;
 use crate::session::Session;
 use crate::token::backend::Backend;
 use crate::token::{rd, Token, Who};
 use cryptoki_sys as ck;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use zeroize::Zeroizing;
@@ -43,7 +43,51 @@ pub type ObjectHandle = ck::CK_OBJECT_HANDLE;
 #[derive(Debug)]
 pub enum Output {
     Len(usize),
-    Data(Zeroizing<Vec<u8>>),
+    Data(OutBytes),
+}
+
+/// Output bytes. Secret ones (plaintext, unwrapped or derived values) zeroize when dropped;
+/// public ones (ciphertext, signatures, MACs, wrapped keys) are only freed: wiping a
+/// megabyte of ciphertext a byte at a time would cost more than encrypting it.
+pub enum OutBytes {
+    Secret(Zeroizing<Vec<u8>>),
+    Public(Vec<u8>),
+}
+
+impl OutBytes {
+    /// The same bytes as public output (moved out, nothing copied or wiped).
+    pub fn into_public(self) -> OutBytes {
+        match self {
+            OutBytes::Secret(mut z) => OutBytes::Public(std::mem::take(&mut *z)),
+            public => public,
+        }
+    }
+}
+
+impl std::ops::Deref for OutBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            OutBytes::Secret(z) => z,
+            OutBytes::Public(v) => v,
+        }
+    }
+}
+
+impl From<Zeroizing<Vec<u8>>> for OutBytes {
+    fn from(z: Zeroizing<Vec<u8>>) -> Self {
+        OutBytes::Secret(z)
+    }
+}
+
+impl std::fmt::Debug for OutBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // Never print secret bytes.
+            OutBytes::Secret(z) => write!(f, "Secret({} bytes)", z.len()),
+            OutBytes::Public(v) => write!(f, "Public({v:02x?})"),
+        }
+    }
 }
 
 /// C_GetSlotInfo, unpadded.
@@ -157,7 +201,7 @@ pub struct Module {
     slots: RwLock<Vec<Slot>>,
     /// Serialises C_InitToken on the free slot.
     init_gate: Mutex<()>,
-    sessions: RwLock<HashMap<SessionHandle, Arc<Session>>>,
+    sessions: RwLock<HandleMap<Arc<Session>>>,
     next_session: AtomicU64,
     /// Object handles, unique across every token of the module.
     object_handles: Arc<AtomicU64>,

@@ -7,7 +7,8 @@ use pqhsm::module::InitOptions;
 use pqhsm::{Error, ErrorKind, Module, Result};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 /// The module between C_Initialize and C_Finalize. Calls clone the Arc and release the
 /// lock at once, so a long operation never blocks another thread's C_Finalize; the last
@@ -16,14 +17,40 @@ static MODULE: RwLock<Option<Loaded>> = RwLock::new(None);
 
 struct Loaded {
     module: Arc<Module>,
-    /// The process that called C_Initialize. A child forked after it starts uninitialised
-    /// (spec: the child calls C_Initialize) and never touches the parent's store handles.
-    pid: u32,
+    /// `FORKS` when C_Initialize ran. A child forked after it starts uninitialised (spec:
+    /// the child calls C_Initialize) and never touches the parent's store handles.
+    forks: u64,
 }
 
 impl Loaded {
     fn here(&self) -> bool {
-        self.pid == std::process::id()
+        self.forks == FORKS.load(Ordering::Acquire)
+    }
+}
+
+/// How many fork()s this process image has come out of as the child. Counted by an atfork
+/// handler, so telling the parent's module from our own costs no system call per entry.
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn forked_child() {
+    FORKS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Register the fork counter once per process (before any module is created).
+fn count_forks() -> Result<()> {
+    static REGISTERED: OnceLock<i32> = OnceLock::new();
+    let rc = *REGISTERED.get_or_init(|| {
+        // SAFETY: `forked_child` only touches an atomic, which is async-signal-safe as the
+        // child of a multi-threaded fork requires; glibc drops the handler if the library
+        // is unloaded.
+        unsafe { libc::pthread_atfork(None, None, Some(forked_child)) }
+    });
+    match rc {
+        0 => Ok(()),
+        e => Err(Error::new(
+            ErrorKind::FunctionFailed,
+            format!("cannot watch for fork() (pthread_atfork failed with {e}): the module could not tell this process from a forked child"),
+        )),
     }
 }
 
@@ -86,9 +113,10 @@ pub(crate) fn initialize(opts: InitOptions) -> Result<()> {
         Some(inherited) => abandon(inherited),
         None => {}
     }
+    count_forks()?;
     *slot = Some(Loaded {
         module: Arc::new(Module::new(opts)?),
-        pid: std::process::id(),
+        forks: FORKS.load(Ordering::Acquire),
     });
     Ok(())
 }

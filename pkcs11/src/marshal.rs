@@ -263,7 +263,7 @@ mod tests {
     use zeroize::Zeroizing;
 
     fn data(b: &[u8]) -> Result<Output> {
-        Ok(Output::Data(Zeroizing::new(b.to_vec())))
+        Ok(Output::Data(Zeroizing::new(b.to_vec()).into()))
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::mech::aes::{gcm_open, gcm_seal};
 use crate::mech::params::{MechParam, Mechanism};
 use crate::mech::KeyMaterial;
-use crate::module::{ObjectHandle, Output};
+use crate::module::{ObjectHandle, OutBytes, Output};
 use crate::object::vendor::Purpose;
 use base64ct::{Base64, Encoding};
 use cryptoki_sys as ck;
@@ -93,9 +93,13 @@ fn refused_open() -> Error {
 }
 
 fn dek_material(dek: &[u8]) -> KeyMaterial {
-    KeyMaterial::Secret {
-        key_type: ck::CKK_AES,
-        value: Zeroizing::new(dek.to_vec()),
+    KeyMaterial::secret_key(ck::CKK_AES, dek)
+}
+
+fn secret_bytes(d: OutBytes) -> Zeroizing<Vec<u8>> {
+    match d {
+        OutBytes::Secret(z) => z,
+        OutBytes::Public(v) => Zeroizing::new(v),
     }
 }
 
@@ -124,14 +128,15 @@ fn gcm(iv: &[u8], aad: Vec<u8>) -> Mechanism {
     }
 }
 
-/// The bytes of an operation's output, asking for the length first.
+/// The bytes of an operation's output, asking for the length first. Held as secret either
+/// way: the caller may be opening an envelope.
 fn collect(mut f: impl FnMut(Option<usize>) -> Result<Output>) -> Result<Zeroizing<Vec<u8>>> {
     let n = match f(None)? {
         Output::Len(n) => n,
-        Output::Data(d) => return Ok(d),
+        Output::Data(d) => return Ok(secret_bytes(d)),
     };
     match f(Some(n))? {
-        Output::Data(d) => Ok(d),
+        Output::Data(d) => Ok(secret_bytes(d)),
         Output::Len(_) => Err(Error::new(
             ErrorKind::General,
             "the module answered a length twice",

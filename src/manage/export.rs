@@ -60,7 +60,7 @@ pub(crate) fn spki_of(o: &Obj) -> Result<Vec<u8>> {
 /// (SPKI DER, raw public key, JWK without kid/use).
 fn encode(o: &Obj) -> Result<(Vec<u8>, Vec<u8>, Value)> {
     match material(o)? {
-        KeyMaterial::Rsa(RsaKey::Public(k)) => {
+        KeyMaterial::Rsa(RsaKey::Public(k, ..)) => {
             use rsa::pkcs1::EncodeRsaPublicKey;
             use rsa::traits::PublicKeyParts;
             let spki = k.to_public_key_der().map_err(encoding_failed)?.into_vec();
@@ -68,7 +68,7 @@ fn encode(o: &Obj) -> Result<(Vec<u8>, Vec<u8>, Value)> {
             let jwk = json!({"kty": "RSA", "n": b64(&k.n_bytes()), "e": b64(&k.e_bytes())});
             Ok((spki, raw, jwk))
         }
-        KeyMaterial::Ec(ec::EcKey::Public { curve, point }) => {
+        KeyMaterial::Ec(ec::EcKey::Public { curve, point, .. }) => {
             let spki = match curve {
                 ec::Curve::P256 => p256::PublicKey::from_sec1_bytes(&point)
                     .map_err(encoding_failed)?

@@ -284,7 +284,7 @@ fn public_of(key_type: ck::CK_KEY_TYPE, private: &KeyAttrs) -> Result<KeyAttrs> 
             .collect(),
     );
     let t = match keys::load(ck::CKO_PRIVATE_KEY, key_type, &all)? {
-        KeyMaterial::Rsa(RsaKey::Private(k)) => {
+        KeyMaterial::Rsa(RsaKey::Private(k, ..)) => {
             use rsa::traits::PublicKeyParts;
             vec![
                 Attr::new(ck::CKA_MODULUS, k.n_bytes().to_vec()),
@@ -295,7 +295,7 @@ fn public_of(key_type: ck::CK_KEY_TYPE, private: &KeyAttrs) -> Result<KeyAttrs> 
             Attr::new(ck::CKA_EC_PARAMS, curve.ec_params()),
             Attr::new(ck::CKA_EC_POINT, ec::ec_point_attr(&point)),
         ],
-        KeyMaterial::EdDsa(EdKey::Private(k)) => vec![
+        KeyMaterial::EdDsa(k @ EdKey::Private(_)) => vec![
             Attr::new(
                 ck::CKA_EC_PARAMS,
                 all.get(ck::CKA_EC_PARAMS).unwrap_or(ED25519_OID).to_vec(),

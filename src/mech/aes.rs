@@ -4,8 +4,10 @@
 
 use super::family::{unsupported, Family};
 use super::hmac::{generate_secret, mac_len};
+use super::keyed::Gcm;
 use super::ops::{MacSign, MacVerify, WholeInput};
 use super::params::{MechParam, Mechanism};
+use super::provider;
 use super::{CipherOp, KeyAttrs, KeyMaterial, SignOp, VerifyOp};
 use crate::attr::Template;
 use crate::error::{err, Error, ErrorKind, Result};
@@ -15,8 +17,8 @@ use ::aes::cipher::inout::InOutBuf;
 use ::aes::cipher::{
     BlockCipherEncrypt, BlockModeDecrypt, BlockModeEncrypt, KeyInit, KeyIvInit, StreamCipher,
 };
-use aes_gcm::aead::AeadInOut;
 use cryptoki_sys as ck;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -384,6 +386,47 @@ fn gcm_general<C: BlockCipherEncrypt<BlockSize = U16> + KeyInit + Clone>(
     }
 }
 
+/// The AES key of `key` and, for a 96-bit IV, its cached GCM cipher.
+fn gcm_key<'a>(key: &'a KeyMaterial, iv: &[u8]) -> Result<(&'a [u8], Option<Arc<Gcm>>)> {
+    let (k, keyed) = key.secret_keyed(&[ck::CKK_AES])?;
+    let fast = match iv.len() {
+        12 => Some(keyed.gcm(k, provider::private(ck::CKM_AES_GCM))?),
+        _ => None,
+    };
+    Ok((k, fast))
+}
+
+/// Encrypt `buf` in place; returns the full tag. The 96-bit IV takes the keyed cipher,
+/// other lengths the general construction.
+fn seal_in_place(
+    key: &[u8],
+    fast: Option<&Gcm>,
+    iv: &[u8],
+    aad: &[u8],
+    buf: &mut [u8],
+) -> Result<[u8; 16]> {
+    match (fast, <&[u8; 12]>::try_from(iv)) {
+        (Some(g), Ok(iv)) => g.seal_in_place(iv, aad, buf),
+        _ => with_aes!(key, |C| gcm_general::<C>(key, iv, aad, buf, None)),
+    }
+}
+
+/// Decrypt `buf` in place if the (possibly truncated) tag matches.
+fn open_in_place(
+    key: &[u8],
+    fast: Option<&Gcm>,
+    iv: &[u8],
+    aad: &[u8],
+    buf: &mut [u8],
+    tag: &[u8],
+) -> Result<()> {
+    match (fast, <&[u8; 12]>::try_from(iv), <&[u8; 16]>::try_from(tag)) {
+        (Some(g), Ok(iv), Ok(tag)) => g.open_in_place(iv, aad, buf, tag),
+        _ => with_aes!(key, |C| gcm_general::<C>(key, iv, aad, buf, Some(tag))
+            .map(|_| ())),
+    }
+}
+
 /// AES-GCM encryption: (ciphertext, tag of `tag_len` bytes).
 pub fn gcm_seal(
     key: &KeyMaterial,
@@ -392,21 +435,10 @@ pub fn gcm_seal(
     pt: &[u8],
     tag_len: usize,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
-    let key = aes_key(key)?;
+    let (k, fast) = gcm_key(key, iv)?;
     check_gcm(iv, tag_len)?;
     let mut buf = pt.to_vec();
-    let tag: [u8; 16] = with_aes!(key, |C| if iv.len() == 12 {
-        let g = aes_gcm::AesGcm::<C, aes_gcm::aead::consts::U12>::new_from_slice(key)
-            .map_err(bad_key_len)?;
-        let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(iv)
-            .map_err(|_| bad_param("bad IV"))?;
-        let tag = g
-            .encrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into())
-            .map_err(|_| Error::new(ErrorKind::DataLenRange, "GCM input is too long"))?;
-        tag.into()
-    } else {
-        gcm_general::<C>(key, iv, aad, &mut buf, None)?
-    });
+    let tag = seal_in_place(k, fast.as_deref(), iv, aad, &mut buf)?;
     Ok((buf, tag[..tag_len].to_vec()))
 }
 
@@ -418,26 +450,85 @@ pub fn gcm_open(
     ct: &[u8],
     tag: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let key = aes_key(key)?;
+    let (k, fast) = gcm_key(key, iv)?;
     check_gcm(iv, tag.len())?;
     let mut buf = Zeroizing::new(ct.to_vec());
-    with_aes!(key, |C| if iv.len() == 12 && tag.len() == 16 {
-        let g = aes_gcm::AesGcm::<C, aes_gcm::aead::consts::U12>::new_from_slice(key)
-            .map_err(bad_key_len)?;
-        let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(iv)
-            .map_err(|_| bad_param("bad IV"))?;
-        let tag = aes_gcm::Tag::try_from(tag).map_err(|_| bad_param("bad tag"))?;
-        g.decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag)
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::EncryptedDataInvalid,
-                    "the GCM tag does not match: wrong key, IV, AAD or corrupted data",
-                )
-            })?;
-    } else {
-        gcm_general::<C>(key, iv, aad, &mut buf, Some(tag))?;
-    });
+    open_in_place(k, fast.as_deref(), iv, aad, &mut buf, tag)?;
     Ok(buf)
+}
+
+/// C_Encrypt/C_Decrypt with CKM_AES_GCM: the whole input is needed (decryption must not
+/// release plaintext before the tag is checked), and a single-part call works in the
+/// output buffer directly, without buffering the input first.
+struct GcmOp {
+    key: Zeroizing<Vec<u8>>,
+    fast: Option<Arc<Gcm>>,
+    iv: Vec<u8>,
+    aad: Vec<u8>,
+    tag_len: usize,
+    decrypt: bool,
+    data: Zeroizing<Vec<u8>>,
+}
+
+impl GcmOp {
+    fn out_len(&self, in_len: usize) -> usize {
+        if self.decrypt {
+            in_len.saturating_sub(self.tag_len)
+        } else {
+            in_len + self.tag_len
+        }
+    }
+
+    /// Encrypt or decrypt `data` into a new buffer: ciphertext || tag, or the plaintext.
+    fn run(&self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let fast = self.fast.as_deref();
+        if self.decrypt {
+            if data.len() < self.tag_len {
+                return err(
+                    ErrorKind::EncryptedDataLenRange,
+                    "the GCM ciphertext is shorter than its tag",
+                );
+            }
+            let (ct, tag) = data.split_at(data.len() - self.tag_len);
+            let mut out = Zeroizing::new(ct.to_vec());
+            open_in_place(&self.key, fast, &self.iv, &self.aad, &mut out, tag)?;
+            Ok(out)
+        } else {
+            let mut out = Zeroizing::new(Vec::with_capacity(data.len() + self.tag_len));
+            out.extend_from_slice(data);
+            let tag = seal_in_place(&self.key, fast, &self.iv, &self.aad, &mut out)?;
+            out.extend_from_slice(&tag[..self.tag_len]);
+            Ok(out)
+        }
+    }
+}
+
+impl CipherOp for GcmOp {
+    fn update_len(&self, _in_len: usize) -> usize {
+        0
+    }
+    fn update(&mut self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        self.data.extend_from_slice(data);
+        Ok(Zeroizing::new(Vec::new()))
+    }
+    fn final_len(&self) -> usize {
+        self.out_len(self.data.len())
+    }
+    fn finish(&mut self) -> Result<Zeroizing<Vec<u8>>> {
+        let data = std::mem::take(&mut self.data);
+        self.run(&data)
+    }
+    fn one_shot_len(&self, in_len: usize) -> usize {
+        self.out_len(self.data.len() + in_len)
+    }
+    fn one_shot(&mut self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        if self.data.is_empty() {
+            self.run(data)
+        } else {
+            self.update(data)?;
+            self.finish()
+        }
+    }
 }
 
 fn gcm_op(m: &Mechanism, key: &KeyMaterial, decrypt: bool) -> Result<Box<dyn CipherOp>> {
@@ -451,34 +542,20 @@ fn gcm_op(m: &Mechanism, key: &KeyMaterial, decrypt: bool) -> Result<Box<dyn Cip
     }
     let tag_len = (*tag_bits / 8) as usize;
     check_gcm(iv, tag_len)?;
-    let key = KeyMaterial::Secret {
-        key_type: ck::CKK_AES,
-        value: Zeroizing::new(aes_key(key)?.to_vec()),
-    };
-    let (iv, aad) = (iv.clone(), aad.clone());
-    Ok(Box::new(if decrypt {
-        WholeInput::new(
-            move |n| n.saturating_sub(tag_len),
-            move |data| {
-                if data.len() < tag_len {
-                    return err(
-                        ErrorKind::EncryptedDataLenRange,
-                        "the GCM ciphertext is shorter than its tag",
-                    );
-                }
-                let (ct, tag) = data.split_at(data.len() - tag_len);
-                gcm_open(&key, &iv, &aad, ct, tag)
-            },
-        )
-    } else {
-        WholeInput::new(
-            move |n| n + tag_len,
-            move |data| {
-                let (mut ct, tag) = gcm_seal(&key, &iv, &aad, data, tag_len)?;
-                ct.extend_from_slice(&tag);
-                Ok(Zeroizing::new(ct))
-            },
-        )
+    let (k, fast) = gcm_key(key, iv)?;
+    Ok(Box::new(GcmOp {
+        // Only the general construction (IVs other than 96 bits) needs the raw key.
+        key: Zeroizing::new(if fast.is_some() {
+            Vec::new()
+        } else {
+            k.to_vec()
+        }),
+        fast,
+        iv: iv.clone(),
+        aad: aad.clone(),
+        tag_len,
+        decrypt,
+        data: Zeroizing::new(Vec::new()),
     }))
 }
 

@@ -18,6 +18,25 @@ use der::{Decode, Encode};
 use p256::ecdsa::signature;
 use p256::elliptic_curve;
 use pkcs8::ObjectIdentifier;
+use std::sync::Arc;
+
+use super::provider;
+
+#[cfg(feature = "aws-lc")]
+mod aws;
+
+/// The public point of `scalar` computed by aws-lc-rs (None: not built in).
+fn public_point(curve: Curve, scalar: &[u8]) -> Option<Vec<u8>> {
+    #[cfg(feature = "aws-lc")]
+    {
+        aws::public_point(curve, scalar)
+    }
+    #[cfg(not(feature = "aws-lc"))]
+    {
+        let _ = (curve, scalar);
+        None
+    }
+}
 use zeroize::Zeroizing;
 
 pub const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
@@ -110,17 +129,59 @@ impl Curve {
     }
 }
 
+/// Run `$body` with `$m` bound to the curve crate and `$k` to the key inside `$e`, a
+/// [`Signer`] or [`Verifier`].
+macro_rules! with_key {
+    ($e:expr, $T:ident, $m:ident, $k:ident => $body:expr) => {
+        match $e {
+            $T::P256($k) => {
+                use ::p256 as $m;
+                $body
+            }
+            $T::P384($k) => {
+                use ::p384 as $m;
+                $body
+            }
+            $T::P521($k) => {
+                use ::p521 as $m;
+                $body
+            }
+        }
+    };
+}
+
+/// A private key as the curve crate holds it, parsed once when the key is loaded (the
+/// crate key zeroizes its scalar on drop), so a signature decodes nothing.
+pub enum Signer {
+    P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+    P521(p521::ecdsa::SigningKey),
+}
+
+/// A public key as the curve crate holds it, validated once.
+pub enum Verifier {
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+    P521(p521::ecdsa::VerifyingKey),
+}
+
 /// An EC key as the token holds it: curve, validated scalar (private keys, big-endian,
-/// field length) and validated uncompressed public point.
+/// field length), validated uncompressed public point, and the parsed crate key.
 pub enum EcKey {
     Private {
         curve: Curve,
         scalar: Zeroizing<Vec<u8>>,
         point: Vec<u8>,
+        signer: Arc<Signer>,
+        #[cfg(feature = "aws-lc")]
+        aws: Arc<aws::Private>,
     },
     Public {
         curve: Curve,
         point: Vec<u8>,
+        verifier: Arc<Verifier>,
+        #[cfg(feature = "aws-lc")]
+        aws: Arc<aws::Public>,
     },
 }
 
@@ -147,8 +208,8 @@ fn invalid_value(what: &str) -> Error {
 }
 
 /// A private scalar: leading zeros are tolerated, the value must be in 1..n. Returns the
-/// fixed-length scalar and the public point it implies.
-fn parse_scalar(curve: Curve, bytes: &[u8]) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>)> {
+/// fixed-length scalar, the public point it implies and the crate's signing key.
+fn parse_scalar(curve: Curve, bytes: &[u8]) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>, Signer)> {
     let fl = curve.field_len();
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     let digits = &bytes[start..];
@@ -159,12 +220,48 @@ fn parse_scalar(curve: Curve, bytes: &[u8]) -> Result<(Zeroizing<Vec<u8>>, Vec<u
     }
     let mut scalar = Zeroizing::new(vec![0u8; fl]);
     scalar[fl - digits.len()..].copy_from_slice(digits);
-    let point = on_curve!(curve, c => {
-        let sk = c::SecretKey::from_slice(&scalar)
-            .map_err(|_| invalid_value("the EC private value (CKA_VALUE) is zero or not below the curve order"))?;
-        uncompressed(&sk.public_key())
-    });
-    Ok((scalar, point))
+    let bad =
+        |_| invalid_value("the EC private value (CKA_VALUE) is zero or not below the curve order");
+    let (point, signer) = match curve {
+        Curve::P256 => {
+            let sk = p256::ecdsa::SigningKey::from_slice(&scalar).map_err(bad)?;
+            (
+                uncompressed(&p256::PublicKey::from(sk.verifying_key())),
+                Signer::P256(sk),
+            )
+        }
+        Curve::P384 => {
+            let sk = p384::ecdsa::SigningKey::from_slice(&scalar).map_err(bad)?;
+            (
+                uncompressed(&p384::PublicKey::from(sk.verifying_key())),
+                Signer::P384(sk),
+            )
+        }
+        Curve::P521 => {
+            let sk = p521::ecdsa::SigningKey::from_slice(&scalar).map_err(bad)?;
+            (
+                uncompressed(&p521::PublicKey::from(sk.verifying_key())),
+                Signer::P521(sk),
+            )
+        }
+    };
+    Ok((scalar, point, signer))
+}
+
+/// The crate's verifying key for a validated uncompressed point.
+fn verifier(curve: Curve, point: &[u8]) -> Result<Verifier> {
+    let bad = |_| invalid_value("the EC point is not a point on the key's curve");
+    Ok(match curve {
+        Curve::P256 => {
+            Verifier::P256(p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?)
+        }
+        Curve::P384 => {
+            Verifier::P384(p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?)
+        }
+        Curve::P521 => {
+            Verifier::P521(p521::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(bad)?)
+        }
+    })
 }
 
 fn uncompressed<C>(pk: &elliptic_curve::PublicKey<C>) -> Vec<u8>
@@ -209,16 +306,23 @@ pub fn ec_point_attr(point: &[u8]) -> Vec<u8> {
 pub fn load(class: ck::CK_OBJECT_CLASS, src: &dyn AttrSource) -> Result<EcKey> {
     let curve = Curve::from_ec_params(required(src, ck::CKA_EC_PARAMS)?)?;
     if class == ck::CKO_PRIVATE_KEY {
-        let (scalar, point) = parse_scalar(curve, required(src, ck::CKA_VALUE)?)?;
+        let (scalar, point, signer) = parse_scalar(curve, required(src, ck::CKA_VALUE)?)?;
         Ok(EcKey::Private {
             curve,
             scalar,
             point,
+            signer: Arc::new(signer),
+            #[cfg(feature = "aws-lc")]
+            aws: Arc::default(),
         })
     } else {
+        let point = parse_point(curve, required(src, ck::CKA_EC_POINT)?)?;
         Ok(EcKey::Public {
             curve,
-            point: parse_point(curve, required(src, ck::CKA_EC_POINT)?)?,
+            verifier: Arc::new(verifier(curve, &point)?),
+            point,
+            #[cfg(feature = "aws-lc")]
+            aws: Arc::default(),
         })
     }
 }
@@ -229,7 +333,7 @@ pub fn check_import(class: ck::CK_OBJECT_CLASS, t: &Template) -> Result<KeyAttrs
             public: vec![Attr::new(ck::CKA_EC_PARAMS, curve.ec_params())],
             secret: vec![Attr::new(ck::CKA_VALUE, scalar.to_vec())],
         },
-        EcKey::Public { curve, point } => KeyAttrs {
+        EcKey::Public { curve, point, .. } => KeyAttrs {
             public: vec![
                 Attr::new(ck::CKA_EC_PARAMS, curve.ec_params()),
                 Attr::new(ck::CKA_EC_POINT, ec_point_attr(&point)),
@@ -306,18 +410,16 @@ fn ecdsa_input(m: &Mechanism) -> Result<Input> {
         .ok_or_else(|| Error::new(ErrorKind::MechanismInvalid, "no such digest"))
 }
 
-fn ecdsa_sign(curve: Curve, scalar: &[u8], z: &[u8]) -> Result<Vec<u8>> {
+fn ecdsa_sign(signer: &Signer, z: &[u8]) -> Result<Vec<u8>> {
     use signature::hazmat::RandomizedPrehashSigner;
     let failed = |_| Error::new(ErrorKind::FunctionFailed, "ECDSA signing failed");
-    on_curve!(curve, c => {
-        let sk = c::ecdsa::SigningKey::from_slice(scalar).map_err(failed)?;
+    with_key!(signer, Signer, c, sk => {
         let sig: c::ecdsa::Signature = sk.sign_prehash_with_rng(&mut CoreRng, z).map_err(failed)?;
         Ok(sig.to_bytes().to_vec())
     })
 }
 
-fn ecdsa_verify(curve: Curve, point: &[u8], z: &[u8], sig: &[u8]) -> Result<()> {
-    use signature::hazmat::PrehashVerifier;
+fn check_sig_len(curve: Curve, sig: &[u8]) -> Result<()> {
     let want = 2 * curve.field_len();
     if sig.len() != want {
         return err(
@@ -325,14 +427,21 @@ fn ecdsa_verify(curve: Curve, point: &[u8], z: &[u8], sig: &[u8]) -> Result<()> 
             format!("an ECDSA signature on this curve is {want} bytes (r||s)"),
         );
     }
-    let invalid = |_| {
-        Error::new(
-            ErrorKind::SignatureInvalid,
-            "the ECDSA signature does not verify",
-        )
-    };
-    on_curve!(curve, c => {
-        let vk = c::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(invalid)?;
+    Ok(())
+}
+
+fn invalid_ecdsa() -> Error {
+    Error::new(
+        ErrorKind::SignatureInvalid,
+        "the ECDSA signature does not verify",
+    )
+}
+
+fn ecdsa_verify(curve: Curve, vk: &Verifier, z: &[u8], sig: &[u8]) -> Result<()> {
+    use signature::hazmat::PrehashVerifier;
+    check_sig_len(curve, sig)?;
+    let invalid = |_| invalid_ecdsa();
+    with_key!(vk, Verifier, c, vk => {
         let sig = c::ecdsa::Signature::from_slice(sig).map_err(invalid)?;
         vk.verify_prehash(z, &sig).map_err(invalid)
     })
@@ -362,7 +471,8 @@ fn ecdh(m: &Mechanism, key: &EcKey, out_len: Option<usize>) -> Result<Zeroizing<
             "ECDH needs the private EC key",
         );
     };
-    let peer = parse_point(*curve, public_data).map_err(|e| {
+    let curve = *curve;
+    let peer = parse_point(curve, public_data).map_err(|e| {
         Error::new(
             ErrorKind::MechanismParamInvalid,
             format!("the peer public key: {}", e.message()),
@@ -376,8 +486,16 @@ fn ecdh(m: &Mechanism, key: &EcKey, out_len: Option<usize>) -> Result<Zeroizing<
             format!("ECDH with CKD_NULL yields at most {fl} bytes"),
         );
     }
+    #[cfg(feature = "aws-lc")]
+    if let EcKey::Private { aws, .. } = key {
+        if provider::is_aws_lc(provider::private(m.ty)) {
+            let mut secret = aws.agree(curve, scalar, &peer)?;
+            secret.truncate(n);
+            return Ok(secret);
+        }
+    }
     let failed = |_| Error::new(ErrorKind::General, "stored EC key is invalid");
-    let secret = on_curve!(*curve, c => {
+    let secret = on_curve!(curve, c => {
         let sk = c::SecretKey::from_slice(scalar).map_err(failed)?;
         let pk = c::PublicKey::from_sec1_bytes(&peer).map_err(failed)?;
         Zeroizing::new(sk.diffie_hellman(&pk).raw_secret_bytes()[..n].to_vec())
@@ -390,27 +508,63 @@ pub struct Ec;
 
 impl Family for Ec {
     fn sign_init(&self, m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn SignOp>> {
-        let EcKey::Private { curve, scalar, .. } = ec_key(key)? else {
+        let EcKey::Private { curve, signer, .. } = ec_key(key)? else {
             return err(
                 ErrorKind::KeyTypeInconsistent,
                 "signing needs the private EC key",
             );
         };
-        let (curve, scalar) = (*curve, scalar.clone());
+        let (curve, signer, input) = (*curve, signer.clone(), ecdsa_input(m)?);
+        #[cfg(feature = "aws-lc")]
+        if let EcKey::Private {
+            scalar, point, aws, ..
+        } = ec_key(key)?
+        {
+            if provider::is_aws_lc(provider::private(m.ty)) {
+                aws.prepare(curve, scalar, point);
+                let aws = aws.clone();
+                return Ok(Box::new(OneShotSign::new(
+                    input,
+                    2 * curve.field_len(),
+                    move |z| match aws.sign(curve, z) {
+                        Some(sig) => sig,
+                        None => ecdsa_sign(&signer, z),
+                    },
+                )));
+            }
+        }
         Ok(Box::new(OneShotSign::new(
-            ecdsa_input(m)?,
+            input,
             2 * curve.field_len(),
-            move |z| ecdsa_sign(curve, &scalar, z),
+            move |z| ecdsa_sign(&signer, z),
         )))
     }
 
     fn verify_init(&self, m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn VerifyOp>> {
-        let k = ec_key(key)?;
-        let (curve, point) = (k.curve(), k.point().to_vec());
-        Ok(Box::new(OneShotVerify::new(
-            ecdsa_input(m)?,
-            move |z, sig| ecdsa_verify(curve, &point, z, sig),
-        )))
+        let (curve, vk) = match ec_key(key)? {
+            EcKey::Public {
+                curve, verifier, ..
+            } => (*curve, verifier.clone()),
+            EcKey::Private { curve, point, .. } => (*curve, Arc::new(verifier(*curve, point)?)),
+        };
+        let input = ecdsa_input(m)?;
+        #[cfg(feature = "aws-lc")]
+        if let EcKey::Public { point, aws, .. } = ec_key(key)? {
+            if provider::is_aws_lc(provider::public(m.ty)) {
+                let (point, aws) = (point.clone(), aws.clone());
+                return Ok(Box::new(OneShotVerify::new(input, move |z, sig| {
+                    check_sig_len(curve, sig)?;
+                    match aws.verify(curve, &point, z, sig) {
+                        Some(true) => Ok(()),
+                        Some(false) => Err(invalid_ecdsa()),
+                        None => ecdsa_verify(curve, &vk, z, sig),
+                    }
+                })));
+            }
+        }
+        Ok(Box::new(OneShotVerify::new(input, move |z, sig| {
+            ecdsa_verify(curve, &vk, z, sig)
+        })))
     }
 
     fn derive(
@@ -445,10 +599,18 @@ impl Family for Ec {
             );
         };
         let curve = Curve::from_ec_params(params)?;
+        // The scalar always comes from the token's generator; aws-lc, where it serves the
+        // mechanism, only computes the public point.
         let (scalar, point) = on_curve!(curve, c => {
             use elliptic_curve::Generate;
             let Ok(sk) = c::SecretKey::try_generate_from_rng(&mut CoreRng);
-            (Zeroizing::new(Zeroizing::new(sk.to_bytes()).to_vec()), uncompressed(&sk.public_key()))
+            let scalar = Zeroizing::new(Zeroizing::new(sk.to_bytes()).to_vec());
+            let point = match provider::is_aws_lc(provider::private(m.ty)) {
+                true => public_point(curve, &scalar),
+                false => None,
+            };
+            let point = point.unwrap_or_else(|| uncompressed(&sk.public_key()));
+            (scalar, point)
         });
         Ok(GeneratedPair {
             key_type: ck::CKK_EC,

@@ -13,6 +13,7 @@ use der::asn1::{OctetStringRef, PrintableStringRef};
 use der::{Decode, Encode};
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use pkcs8::ObjectIdentifier;
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 pub const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
@@ -20,14 +21,49 @@ const CURVE_NAME: &str = "edwards25519";
 
 /// An Ed25519 key as the token holds it.
 pub enum EdKey {
-    Private(Box<SigningKey>),
+    Private(Arc<EdPrivate>),
     Public(VerifyingKey),
 }
 
+/// A private key: dalek's (zeroized on drop), and aws-lc-rs's built on first use where the
+/// table names it (held in aws-lc's heap, wiped when freed).
+pub struct EdPrivate {
+    key: SigningKey,
+    #[cfg(feature = "aws-lc")]
+    aws: std::sync::OnceLock<Option<aws_lc_rs::signature::Ed25519KeyPair>>,
+}
+
+impl EdPrivate {
+    fn new(key: SigningKey) -> Self {
+        EdPrivate {
+            key,
+            #[cfg(feature = "aws-lc")]
+            aws: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Pure Ed25519 (deterministic: both providers give the same signature).
+    fn sign(&self, p: super::provider::Provider, msg: &[u8]) -> Vec<u8> {
+        #[cfg(feature = "aws-lc")]
+        if super::provider::is_aws_lc(p) {
+            let aws = self.aws.get_or_init(|| {
+                aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(self.key.as_bytes()).ok()
+            });
+            if let Some(k) = aws {
+                super::provider::aws_lc_served();
+                return k.sign(msg).as_ref().to_vec();
+            }
+        }
+        let _ = p;
+        use ed25519_dalek::Signer;
+        self.key.sign(msg).to_bytes().to_vec()
+    }
+}
+
 impl EdKey {
-    fn verifying_key(&self) -> VerifyingKey {
+    pub fn verifying_key(&self) -> VerifyingKey {
         match self {
-            EdKey::Private(k) => k.verifying_key(),
+            EdKey::Private(k) => k.key.verifying_key(),
             EdKey::Public(k) => *k,
         }
     }
@@ -92,10 +128,9 @@ fn parse_private(bytes: &[u8]) -> Result<SigningKey> {
 pub fn load(class: ck::CK_OBJECT_CLASS, src: &dyn AttrSource) -> Result<EdKey> {
     check_ec_params(required(src, ck::CKA_EC_PARAMS)?)?;
     if class == ck::CKO_PRIVATE_KEY {
-        Ok(EdKey::Private(Box::new(parse_private(required(
-            src,
-            ck::CKA_VALUE,
-        )?)?)))
+        Ok(EdKey::Private(Arc::new(EdPrivate::new(parse_private(
+            required(src, ck::CKA_VALUE)?,
+        )?))))
     } else {
         Ok(EdKey::Public(parse_public(required(
             src,
@@ -110,7 +145,7 @@ pub fn check_import(class: ck::CK_OBJECT_CLASS, t: &Template) -> Result<KeyAttrs
     Ok(match key {
         EdKey::Private(k) => KeyAttrs {
             public: vec![params],
-            secret: vec![Attr::new(ck::CKA_VALUE, k.as_bytes().to_vec())],
+            secret: vec![Attr::new(ck::CKA_VALUE, k.key.as_bytes().to_vec())],
         },
         EdKey::Public(k) => KeyAttrs {
             public: vec![params, Attr::new(ck::CKA_EC_POINT, ec_point_attr(&k))],
@@ -128,6 +163,7 @@ pub fn to_pkcs8(k: &EdKey) -> Result<Zeroizing<Vec<u8>>> {
         );
     };
     let doc = k
+        .key
         .to_pkcs8_der()
         .map_err(|e| Error::new(ErrorKind::General, format!("PKCS#8 encoding failed: {e}")))?;
     Ok(Zeroizing::new(doc.as_bytes().to_vec()))
@@ -174,15 +210,12 @@ impl Family for EdDsa {
                 "signing needs the private Ed25519 key",
             );
         };
-        let k = k.clone();
+        let (k, p) = (k.clone(), super::provider::private(m.ty));
         // Pure Ed25519 hashes the message twice, so the whole message is kept until finish.
         Ok(Box::new(OneShotSign::new(
             Input::buffer(None),
             Signature::BYTE_SIZE,
-            move |msg| {
-                use ed25519_dalek::Signer;
-                Ok(k.sign(msg).to_bytes().to_vec())
-            },
+            move |msg| Ok(k.sign(p, msg)),
         )))
     }
 

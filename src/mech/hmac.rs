@@ -9,7 +9,6 @@ use super::{KeyAttrs, KeyMaterial, SignOp, VerifyOp};
 use crate::attr::Template;
 use crate::error::{err, ErrorKind, Result};
 use cryptoki_sys as ck;
-use hmac::{Hmac as HmacOf, KeyInit};
 use zeroize::Zeroizing;
 
 #[derive(Debug)]
@@ -54,22 +53,12 @@ fn mac_op(m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn SignOp>> {
         return super::family::unsupported(m, "compute a MAC");
     };
     let len = mac_len(m, full, general)?;
-    let k = key.secret(&[ck::CKK_GENERIC_SECRET, typed])?;
-    let bad_key =
-        |_| crate::error::Error::new(ErrorKind::KeySizeRange, "the HMAC key length is not usable");
+    let (k, keyed) = key.secret_keyed(&[ck::CKK_GENERIC_SECRET, typed])?;
+    // The keyed state is made once per login; each MAC starts from a copy of it.
     Ok(match full {
-        32 => Box::new(MacSign::new(
-            HmacOf::<sha2::Sha256>::new_from_slice(k).map_err(bad_key)?,
-            len,
-        )),
-        48 => Box::new(MacSign::new(
-            HmacOf::<sha2::Sha384>::new_from_slice(k).map_err(bad_key)?,
-            len,
-        )),
-        _ => Box::new(MacSign::new(
-            HmacOf::<sha2::Sha512>::new_from_slice(k).map_err(bad_key)?,
-            len,
-        )),
+        32 => Box::new(MacSign::new(keyed.hmac_sha256(k)?.clone(), len)),
+        48 => Box::new(MacSign::new(keyed.hmac_sha384(k)?.clone(), len)),
+        _ => Box::new(MacSign::new(keyed.hmac_sha512(k)?.clone(), len)),
     })
 }
 
@@ -182,10 +171,7 @@ mod tests {
 
     #[test]
     fn typed_hmac_keys_only_fit_their_hash() {
-        let k = KeyMaterial::Secret {
-            key_type: ck::CKK_SHA384_HMAC,
-            value: Zeroizing::new(vec![1; 48]),
-        };
+        let k = KeyMaterial::secret_key(ck::CKK_SHA384_HMAC, &[1; 48]);
         assert!(sign_init(&Mechanism::new(ck::CKM_SHA384_HMAC), &k).is_ok());
         let e = sign_init(&Mechanism::new(ck::CKM_SHA256_HMAC), &k)
             .err()

@@ -2,6 +2,7 @@
 //! session layer) and the conversions between attributes, PKCS#8 and key material.
 //! This file routes by key type or algorithm OID; each family module owns its own parsing.
 
+use super::keyed::Keyed;
 use super::{ec, eddsa, mldsa, mlkem, pqc_encoding, rsa, slhdsa, AttrSource, KeyAttrs};
 use crate::attr::{decode_ulong, Attr, AttrType, Template};
 use crate::error::{err, Error, ErrorKind, Result};
@@ -11,10 +12,12 @@ use zeroize::Zeroizing;
 
 /// A usable key. Variants are added by each family module.
 pub enum KeyMaterial {
-    /// CKK_AES, CKK_GENERIC_SECRET, CKK_SHA*_HMAC, CKK_HKDF: the raw value.
+    /// CKK_AES, CKK_GENERIC_SECRET, CKK_SHA*_HMAC, CKK_HKDF: the raw value, and the keyed
+    /// states (HMAC pads, AES schedule) operations derive from it once.
     Secret {
         key_type: ck::CK_KEY_TYPE,
         value: Zeroizing<Vec<u8>>,
+        keyed: Box<Keyed>,
     },
     /// CKK_RSA, private or public.
     Rsa(rsa::RsaKey),
@@ -43,6 +46,30 @@ impl std::fmt::Debug for KeyMaterial {
 }
 
 impl KeyMaterial {
+    /// A secret key of `key_type` with this value (no keyed state made yet).
+    pub fn secret_key(key_type: ck::CK_KEY_TYPE, value: &[u8]) -> KeyMaterial {
+        KeyMaterial::Secret {
+            key_type,
+            value: Zeroizing::new(value.to_vec()),
+            keyed: Box::default(),
+        }
+    }
+
+    /// The raw value and keyed states of a secret key of one of `types`.
+    pub(crate) fn secret_keyed(&self, types: &[ck::CK_KEY_TYPE]) -> Result<(&[u8], &Keyed)> {
+        match self {
+            KeyMaterial::Secret {
+                key_type,
+                value,
+                keyed,
+            } if types.contains(key_type) => Ok((value, keyed)),
+            _ => err(
+                ErrorKind::KeyTypeInconsistent,
+                format!("this mechanism needs a secret key of type {types:#x?}"),
+            ),
+        }
+    }
+
     pub fn key_type(&self) -> ck::CK_KEY_TYPE {
         match self {
             KeyMaterial::Secret { key_type, .. } => *key_type,
@@ -71,7 +98,9 @@ impl KeyMaterial {
     /// The raw value of a secret key of one of `types`, or KeyTypeInconsistent.
     pub(crate) fn secret(&self, types: &[ck::CK_KEY_TYPE]) -> Result<&[u8]> {
         match self {
-            KeyMaterial::Secret { key_type, value } if types.contains(key_type) => Ok(value),
+            KeyMaterial::Secret {
+                key_type, value, ..
+            } if types.contains(key_type) => Ok(value),
             _ => err(
                 ErrorKind::KeyTypeInconsistent,
                 format!("this mechanism needs a secret key of type {types:#x?}"),
@@ -90,10 +119,7 @@ pub fn load(
         (ck::CKO_SECRET_KEY, _) if is_secret_type(key_type) => {
             let value = required(src, ck::CKA_VALUE)?;
             check_secret_len(key_type, value.len())?;
-            Ok(KeyMaterial::Secret {
-                key_type,
-                value: Zeroizing::new(value.to_vec()),
-            })
+            Ok(KeyMaterial::secret_key(key_type, value))
         }
         (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_RSA) => {
             rsa::load(class, src).map(KeyMaterial::Rsa)

@@ -185,6 +185,9 @@ pub struct MlDsaKey {
     public: Arc<[u8]>,
     tr: [u8; TR_LEN],
     inner: Arc<Inner>,
+    /// aws-lc-rs's form of the key, built on first use where the table names it.
+    #[cfg(feature = "aws-lc")]
+    aws: Arc<std::sync::OnceLock<Option<Arc<aws::Key>>>>,
 }
 
 fn shake256<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
@@ -281,6 +284,8 @@ impl MlDsaKey {
             public: public.into(),
             tr,
             inner: Arc::new(Inner::Private { sk, seed }),
+            #[cfg(feature = "aws-lc")]
+            aws: Arc::default(),
         }
     }
 
@@ -465,6 +470,8 @@ impl SeededKey for MlDsaKey {
             public: bytes.into(),
             tr: shake256::<TR_LEN>(&[bytes]),
             inner: Arc::new(Inner::Public(vk)),
+            #[cfg(feature = "aws-lc")]
+            aws: Arc::default(),
         })
     }
 
@@ -536,13 +543,64 @@ fn key_of(k: &KeyMaterial) -> Result<&MlDsaKey> {
     }
 }
 
+/// Whether aws-lc-rs may serve this operation: pure ML-DSA, empty context, hedged (the
+/// deterministic flag matters for signing only), and the table naming it.
+#[cfg(feature = "aws-lc")]
+fn aws_serves(m: &Mechanism, role: pqc_sign::Role) -> Result<bool> {
+    let p = match role {
+        pqc_sign::Role::Sign => super::provider::private(m.ty),
+        pqc_sign::Role::Verify => super::provider::public(m.ty),
+    };
+    if !super::provider::is_aws_lc(p) {
+        return Ok(false);
+    }
+    let spec = pqc_sign::parse(m, &pqc_sign::ML_DSA, role)?;
+    Ok(spec.input == pqc_sign::Input::Pure
+        && spec.context.is_empty()
+        && (role == pqc_sign::Role::Verify || !spec.deterministic))
+}
+
+#[cfg(feature = "aws-lc")]
+impl MlDsaKey {
+    /// aws-lc-rs's form of this key (built once).
+    fn aws_key(&self) -> Option<Arc<aws::Key>> {
+        self.aws
+            .get_or_init(|| {
+                let key = match &*self.inner {
+                    Inner::Private { .. } => aws::Key::private(self.set, &self.expanded().ok()?),
+                    Inner::Public(_) => aws::Key::public(self.set, &self.public),
+                };
+                key.map(Arc::new)
+            })
+            .clone()
+    }
+}
+
 impl Family for MlDsa {
     fn sign_init(&self, m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn SignOp>> {
-        pqc_sign::sign_init(key_of(key)?, m)
+        let k = key_of(key)?;
+        let streaming = pqc_sign::sign_init(k, m)?;
+        #[cfg(feature = "aws-lc")]
+        if aws_serves(m, pqc_sign::Role::Sign)? {
+            if let Some(a) = k.aws_key() {
+                let len = k.set.signature_len();
+                return Ok(Box::new(aws::Sign::new(a, len, streaming)));
+            }
+        }
+        Ok(streaming)
     }
 
     fn verify_init(&self, m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn VerifyOp>> {
-        pqc_sign::verify_init(key_of(key)?, m)
+        let k = key_of(key)?;
+        let streaming = pqc_sign::verify_init(k, m)?;
+        #[cfg(feature = "aws-lc")]
+        if aws_serves(m, pqc_sign::Role::Verify)? {
+            if let Some(a) = k.aws_key() {
+                let len = k.set.signature_len();
+                return Ok(Box::new(aws::Verify::new(a, len, streaming)));
+            }
+        }
+        Ok(streaming)
     }
 
     fn generate_key_pair(
@@ -576,5 +634,7 @@ pub fn from_pkcs8(key: &enc::Pkcs8Key) -> Result<KeyAttrs> {
     pqc_keys::from_pkcs8::<MlDsaKey>(key)
 }
 
+#[cfg(feature = "aws-lc")]
+mod aws;
 #[cfg(test)]
 mod tests;

@@ -129,6 +129,10 @@ pub struct MlKemKey {
     set: MlKemSet,
     public: Vec<u8>,
     inner: Inner,
+    /// aws-lc-rs's decapsulation key, built on first use where the table names it (held in
+    /// aws-lc's heap, wiped when freed).
+    #[cfg(feature = "aws-lc")]
+    aws: std::sync::OnceLock<Option<aws_lc_rs::kem::DecapsulationKey>>,
 }
 
 enum Inner {
@@ -151,6 +155,8 @@ impl MlKemKey {
             set,
             public,
             inner: Inner::Private(dk),
+            #[cfg(feature = "aws-lc")]
+            aws: std::sync::OnceLock::new(),
         }
     }
 
@@ -200,10 +206,42 @@ impl MlKemKey {
         if ct.len() != self.set.ciphertext_len() {
             return Err(bad_len());
         }
+        #[cfg(feature = "aws-lc")]
+        if super::provider::is_aws_lc(super::provider::private(ck::CKM_ML_KEM)) {
+            if let Some(ss) = self.aws_decapsulate(ct) {
+                return ss;
+            }
+        }
         Ok(each!(dk, Dk, k => {
             let ct = Array::try_from(ct).map_err(|_| bad_len())?;
             Zeroizing::new(k.decapsulate(&ct).to_vec())
         }))
+    }
+}
+
+#[cfg(feature = "aws-lc")]
+impl MlKemKey {
+    /// ML-KEM.Decaps by aws-lc-rs (implicit rejection as FIPS 203 defines it); None when
+    /// the key cannot be loaded there.
+    fn aws_decapsulate(&self, ct: &[u8]) -> Option<Result<Zeroizing<Vec<u8>>>> {
+        use aws_lc_rs::kem;
+        let key = self
+            .aws
+            .get_or_init(|| {
+                let alg = match self.set {
+                    MlKemSet::MlKem512 => &kem::ML_KEM_512,
+                    MlKemSet::MlKem768 => &kem::ML_KEM_768,
+                    MlKemSet::MlKem1024 => &kem::ML_KEM_1024,
+                };
+                kem::DecapsulationKey::new(alg, &self.expanded().ok()?).ok()
+            })
+            .as_ref()?;
+        super::provider::aws_lc_served();
+        Some(
+            key.decapsulate(kem::Ciphertext::from(ct))
+                .map(|ss| Zeroizing::new(ss.as_ref().to_vec()))
+                .map_err(|_| Error::new(ErrorKind::FunctionFailed, "ML-KEM decapsulation failed")),
+        )
     }
 }
 
@@ -316,6 +354,8 @@ impl SeededKey for MlKemKey {
             set,
             public: bytes.to_vec(),
             inner: Inner::Public(ek),
+            #[cfg(feature = "aws-lc")]
+            aws: std::sync::OnceLock::new(),
         })
     }
 

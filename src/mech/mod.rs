@@ -13,8 +13,10 @@ use zeroize::Zeroizing;
 pub use keys::KeyMaterial;
 
 pub mod family;
+pub mod keyed;
 pub mod keys;
 pub mod ops;
+pub mod provider;
 pub mod table;
 
 // One module per algorithm family; each implements `family::Family` for its table rows.
@@ -34,6 +36,8 @@ mod pqc_testkit;
 pub mod rsa;
 pub mod slhdsa;
 
+#[cfg(all(test, feature = "aws-lc"))]
+mod differential_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
@@ -80,6 +84,19 @@ pub trait CipherOp: Send {
     /// Upper bound of a single-part call's output for `in_len` bytes of input.
     fn one_shot_len(&self, in_len: usize) -> usize {
         self.update_len(in_len) + self.final_len()
+    }
+    /// A single-part call: `update` then `finish`, unless the operation can do better
+    /// (work in its output buffer without buffering the input).
+    fn one_shot(&mut self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let mut out = self.update(data)?;
+        let last = self.finish()?;
+        match out.is_empty() {
+            true => Ok(last),
+            false => {
+                out.extend_from_slice(&last);
+                Ok(out)
+            }
+        }
     }
 }
 

@@ -236,4 +236,11 @@ impl CipherOp for WholeInput {
     fn one_shot_len(&self, in_len: usize) -> usize {
         (self.out_len)(self.data.len() + in_len)
     }
+    fn one_shot(&mut self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        if self.data.is_empty() {
+            return (self.run)(data);
+        }
+        self.data.extend_from_slice(data);
+        self.finish()
+    }
 }

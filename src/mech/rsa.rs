@@ -19,7 +19,11 @@ use ::rsa::{BoxedUint, Oaep, Pkcs1v15Encrypt, Pkcs1v15Sign, PrivateKey, Pss, Pub
 use cryptoki_sys as ck;
 use der::Decode;
 use pkcs8::ObjectIdentifier;
+use std::sync::Arc;
 use zeroize::Zeroizing;
+
+#[cfg(feature = "aws-lc")]
+mod aws;
 
 pub const OID_RSA_ENCRYPTION: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -27,10 +31,14 @@ pub const OID_RSA_ENCRYPTION: ObjectIdentifier =
 /// The public exponent used when the template names none.
 const DEFAULT_EXPONENT: u64 = 65537;
 
-/// An RSA key as the token holds it.
+/// An RSA key as the token holds it, parsed once (with the CRT precomputation) and
+/// shared by every operation of the login.
 pub enum RsaKey {
-    Private(Box<PrivateKey>),
-    Public(PublicKey),
+    Private(
+        Arc<PrivateKey>,
+        #[cfg(feature = "aws-lc")] Arc<aws::Private>,
+    ),
+    Public(Arc<PublicKey>, #[cfg(feature = "aws-lc")] Arc<aws::Public>),
 }
 
 impl RsaKey {
@@ -40,8 +48,16 @@ impl RsaKey {
 
     fn public(&self) -> &PublicKey {
         match self {
-            RsaKey::Private(k) => k.as_public_key(),
-            RsaKey::Public(k) => k,
+            RsaKey::Private(k, ..) => k.as_public_key(),
+            RsaKey::Public(k, ..) => k,
+        }
+    }
+
+    /// The public key for an operation to keep (shared, not copied, for public keys).
+    fn public_shared(&self) -> Arc<PublicKey> {
+        match self {
+            RsaKey::Private(k, ..) => Arc::new(k.as_public_key().clone()),
+            RsaKey::Public(k, ..) => k.clone(),
         }
     }
 }
@@ -158,9 +174,17 @@ fn load_public(src: &dyn AttrSource) -> Result<PublicKey> {
 
 pub fn load(class: ck::CK_OBJECT_CLASS, src: &dyn AttrSource) -> Result<RsaKey> {
     if class == ck::CKO_PRIVATE_KEY {
-        Ok(RsaKey::Private(Box::new(load_private(src)?)))
+        Ok(RsaKey::Private(
+            Arc::new(load_private(src)?),
+            #[cfg(feature = "aws-lc")]
+            Arc::default(),
+        ))
     } else {
-        Ok(RsaKey::Public(load_public(src)?))
+        Ok(RsaKey::Public(
+            Arc::new(load_public(src)?),
+            #[cfg(feature = "aws-lc")]
+            Arc::default(),
+        ))
     }
 }
 
@@ -231,7 +255,7 @@ pub fn check_import(class: ck::CK_OBJECT_CLASS, t: &Template) -> Result<KeyAttrs
 }
 
 pub fn to_pkcs8(k: &RsaKey) -> Result<Zeroizing<Vec<u8>>> {
-    let RsaKey::Private(k) = k else {
+    let RsaKey::Private(k, ..) = k else {
         return err(
             ErrorKind::KeyNotWrappable,
             "only private RSA keys have a PKCS#8 form",
@@ -261,14 +285,33 @@ fn rsa_key(key: &KeyMaterial) -> Result<&RsaKey> {
     }
 }
 
-fn private_key(key: &KeyMaterial) -> Result<Box<PrivateKey>> {
+fn private_key(key: &KeyMaterial) -> Result<Arc<PrivateKey>> {
     match rsa_key(key)? {
-        RsaKey::Private(k) => Ok(k.clone()),
-        RsaKey::Public(_) => err(
+        RsaKey::Private(k, ..) => Ok(k.clone()),
+        RsaKey::Public(..) => err(
             ErrorKind::KeyTypeInconsistent,
             "this operation needs the private RSA key",
         ),
     }
+}
+
+/// The aws-lc forms of a private key, when the table names aws-lc-rs for `m`'s
+/// private-key operations.
+#[cfg(feature = "aws-lc")]
+fn aws_private(key: &KeyMaterial, m: &Mechanism) -> Result<Option<Arc<aws::Private>>> {
+    match rsa_key(key)? {
+        RsaKey::Private(_, aws) if super::provider::is_aws_lc(super::provider::private(m.ty)) => {
+            Ok(Some(aws.clone()))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn invalid_signature() -> Error {
+    Error::new(
+        ErrorKind::SignatureInvalid,
+        "the RSA signature does not verify",
+    )
 }
 
 fn no_param(m: &Mechanism) -> Result<()> {
@@ -429,12 +472,7 @@ fn rsa_verify(k: &PublicKey, scheme: Scheme, data: &[u8], sig: &[u8]) -> Result<
             format!("an RSA signature with this key is {} bytes", k.size()),
         );
     }
-    let invalid = |_| {
-        Error::new(
-            ErrorKind::SignatureInvalid,
-            "the RSA signature does not verify",
-        )
-    };
+    let invalid = |_| invalid_signature();
     match scheme {
         Scheme::Raw => k
             .verify(Pkcs1v15Sign::new_unprefixed(), data, sig)
@@ -492,7 +530,7 @@ macro_rules! with_oaep {
 }
 
 fn encrypt_op(m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn CipherOp>> {
-    let k = rsa_key(key)?.public().clone();
+    let k = rsa_key(key)?.public_shared();
     let size = k.size();
     let too_long = |_| {
         Error::new(
@@ -555,8 +593,22 @@ fn decrypt_op(m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn CipherOp>> {
         }
         ck::CKM_RSA_PKCS_OAEP => {
             let (hash, mgf, label) = oaep_params(m)?;
+            #[cfg(feature = "aws-lc")]
+            let aws = aws_private(key, m)?;
+            #[cfg(feature = "aws-lc")]
+            if let Some(aws) = &aws {
+                aws.prepare_oaep(&k);
+            }
             Box::new(move |data| {
                 check_len(data)?;
+                // aws-lc's OAEP decoding checks the leading octet itself.
+                #[cfg(feature = "aws-lc")]
+                if let Some(pt) = aws
+                    .as_ref()
+                    .and_then(|a| a.oaep_decrypt(hash, mgf, &label, data))
+                {
+                    return pt;
+                }
                 // Both checks always run and fail alike, so neither can be told apart.
                 let leading_zero = oaep_leading_octet_is_zero(&k, data);
                 let decoded = with_oaep!(hash, mgf, label, |p| k
@@ -603,6 +655,18 @@ impl Family for Rsa {
     fn sign_init(&self, m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn SignOp>> {
         let (input, scheme) = signature_scheme(m)?;
         let k = private_key(key)?;
+        #[cfg(feature = "aws-lc")]
+        if let Some(aws) = aws_private(key, m)? {
+            aws.prepare_signing(&k);
+            return Ok(Box::new(OneShotSign::new(
+                input,
+                k.size(),
+                move |data| match aws.sign(scheme, data) {
+                    Some(sig) => sig,
+                    None => rsa_sign(&k, scheme, data),
+                },
+            )));
+        }
         Ok(Box::new(OneShotSign::new(input, k.size(), move |data| {
             rsa_sign(&k, scheme, data)
         })))
@@ -610,7 +674,23 @@ impl Family for Rsa {
 
     fn verify_init(&self, m: &Mechanism, key: &KeyMaterial) -> Result<Box<dyn VerifyOp>> {
         let (input, scheme) = signature_scheme(m)?;
-        let k = rsa_key(key)?.public().clone();
+        let k = rsa_key(key)?.public_shared();
+        #[cfg(feature = "aws-lc")]
+        if let RsaKey::Public(_, aws) = rsa_key(key)? {
+            if super::provider::is_aws_lc(super::provider::public(m.ty)) {
+                let aws = aws.clone();
+                return Ok(Box::new(OneShotVerify::new(input, move |data, sig| {
+                    if sig.len() == k.size() {
+                        match aws.verify(&k, scheme, data, sig) {
+                            Some(true) => return Ok(()),
+                            Some(false) => return Err(invalid_signature()),
+                            None => {}
+                        }
+                    }
+                    rsa_verify(&k, scheme, data, sig)
+                })));
+            }
+        }
         Ok(Box::new(OneShotVerify::new(input, move |data, sig| {
             rsa_verify(&k, scheme, data, sig)
         })))

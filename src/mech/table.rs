@@ -5,6 +5,7 @@
 use super::ec;
 use super::family::Family;
 use super::params::MechType;
+use super::provider::{self, Serves};
 use super::{aes, digest, eddsa, hmac, kdf, mldsa, mlkem, rsa, slhdsa};
 use cryptoki_sys as ck;
 
@@ -19,6 +20,8 @@ pub struct MechSpec {
     pub min_key_size: u64,
     pub max_key_size: u64,
     pub flags: ck::CK_FLAGS,
+    /// Who computes: the provider of the private-key and of the public-key operations.
+    pub serves: Serves,
     /// The mechanism takes its data in one C_Sign/C_Verify/C_VerifySignature call only:
     /// the session refuses *Update for it (see `session::ops::Parts`).
     pub single_part: bool,
@@ -63,13 +66,13 @@ pub const SLH_DSA_MIN: u64 = 32;
 pub const SLH_DSA_MAX: u64 = 64;
 
 macro_rules! row {
-    ($ty:ident, $fam:expr, $keys:expr, $min:expr, $max:expr, $flags:expr) => {
-        row!(@ $ty, $fam, $keys, $min, $max, $flags, false)
+    ($ty:ident, $fam:expr, $keys:expr, $min:expr, $max:expr, $flags:expr, $serves:expr) => {
+        row!(@ $ty, $fam, $keys, $min, $max, $flags, $serves, false)
     };
-    ($ty:ident, $fam:expr, $keys:expr, $min:expr, $max:expr, $flags:expr, single_part) => {
-        row!(@ $ty, $fam, $keys, $min, $max, $flags, true)
+    ($ty:ident, $fam:expr, $keys:expr, $min:expr, $max:expr, $flags:expr, $serves:expr, single_part) => {
+        row!(@ $ty, $fam, $keys, $min, $max, $flags, $serves, true)
     };
-    (@ $ty:ident, $fam:expr, $keys:expr, $min:expr, $max:expr, $flags:expr, $single:expr) => {
+    (@ $ty:ident, $fam:expr, $keys:expr, $min:expr, $max:expr, $flags:expr, $serves:expr, $single:expr) => {
         MechSpec {
             ty: ck::$ty,
             name: stringify!($ty),
@@ -78,103 +81,124 @@ macro_rules! row {
             min_key_size: $min,
             max_key_size: $max,
             flags: $flags,
+            serves: $serves,
             single_part: $single,
         }
     };
 }
 
+/// Providers (see `provider`): aws-lc-rs serves where `benches/providers.rs` measured it
+/// faster; RustCrypto keeps what it does as fast (digests, HMAC, HKDF, AES key wrap,
+/// Ed25519 verification), what aws-lc-rs lacks (SLH-DSA, pre-hash ML-DSA, the other AES
+/// modes) and what must draw on the token's generator (RSA key generation, ML-KEM
+/// encapsulation, RSA encryption padding).
+const AWS: Serves = provider::AWS_LC;
+const AWS_PRIVATE: Serves = provider::AWS_LC_PRIVATE;
+const RC: Serves = provider::RUST_CRYPTO;
+
 #[rustfmt::skip]
 pub static MECHANISMS: &[MechSpec] = &[
     // ----- RSA -----
-    row!(CKM_RSA_PKCS_KEY_PAIR_GEN, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, ck::CKF_GENERATE_KEY_PAIR),
-    row!(CKM_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY | ENC_DEC | WRAP_UNWRAP),
-    row!(CKM_SHA256_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
-    row!(CKM_SHA384_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
-    row!(CKM_SHA512_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
-    row!(CKM_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
-    row!(CKM_SHA256_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
-    row!(CKM_SHA384_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
-    row!(CKM_SHA512_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY),
-    row!(CKM_RSA_PKCS_OAEP, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, ENC_DEC | WRAP_UNWRAP),
+    row!(CKM_RSA_PKCS_KEY_PAIR_GEN, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, ck::CKF_GENERATE_KEY_PAIR, RC),
+    row!(CKM_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY | ENC_DEC | WRAP_UNWRAP, AWS_PRIVATE),
+    row!(CKM_SHA256_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY, AWS),
+    row!(CKM_SHA384_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY, AWS),
+    row!(CKM_SHA512_RSA_PKCS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY, AWS),
+    row!(CKM_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY, AWS),
+    row!(CKM_SHA256_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY, AWS),
+    row!(CKM_SHA384_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY, AWS),
+    row!(CKM_SHA512_RSA_PKCS_PSS, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, SIGN_VERIFY, AWS),
+    row!(CKM_RSA_PKCS_OAEP, &rsa::Rsa, RSA, RSA_MIN_BITS, RSA_MAX_BITS, ENC_DEC | WRAP_UNWRAP, AWS_PRIVATE),
     // ----- EC (NIST prime curves) -----
-    row!(CKM_EC_KEY_PAIR_GEN, &ec::Ec, EC, 256, 521, ck::CKF_GENERATE_KEY_PAIR | EC_CAPS),
-    row!(CKM_ECDSA, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS),
-    row!(CKM_ECDSA_SHA256, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS),
-    row!(CKM_ECDSA_SHA384, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS),
-    row!(CKM_ECDSA_SHA512, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS),
-    row!(CKM_ECDH1_DERIVE, &ec::Ec, EC, 256, 521, ck::CKF_DERIVE | EC_CAPS),
+    row!(CKM_EC_KEY_PAIR_GEN, &ec::Ec, EC, 256, 521, ck::CKF_GENERATE_KEY_PAIR | EC_CAPS, AWS),
+    row!(CKM_ECDSA, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS, AWS),
+    row!(CKM_ECDSA_SHA256, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS, AWS),
+    row!(CKM_ECDSA_SHA384, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS, AWS),
+    row!(CKM_ECDSA_SHA512, &ec::Ec, EC, 256, 521, SIGN_VERIFY | EC_CAPS, AWS),
+    row!(CKM_ECDH1_DERIVE, &ec::Ec, EC, 256, 521, ck::CKF_DERIVE | EC_CAPS, AWS),
     // ----- Edwards curves -----
-    row!(CKM_EC_EDWARDS_KEY_PAIR_GEN, &eddsa::EdDsa, EDWARDS, 256, 256, ck::CKF_GENERATE_KEY_PAIR),
-    row!(CKM_EDDSA, &eddsa::EdDsa, EDWARDS, 256, 256, SIGN_VERIFY),
+    row!(CKM_EC_EDWARDS_KEY_PAIR_GEN, &eddsa::EdDsa, EDWARDS, 256, 256, ck::CKF_GENERATE_KEY_PAIR, RC),
+    row!(CKM_EDDSA, &eddsa::EdDsa, EDWARDS, 256, 256, SIGN_VERIFY, AWS_PRIVATE),
     // ----- AES -----
-    row!(CKM_AES_KEY_GEN, &aes::Aes, AES, 16, 32, ck::CKF_GENERATE),
-    row!(CKM_AES_ECB, &aes::Aes, AES, 16, 32, ENC_DEC),
-    row!(CKM_AES_CBC, &aes::Aes, AES, 16, 32, ENC_DEC),
-    row!(CKM_AES_CBC_PAD, &aes::Aes, AES, 16, 32, ENC_DEC | WRAP_UNWRAP),
-    row!(CKM_AES_CTR, &aes::Aes, AES, 16, 32, ENC_DEC),
-    row!(CKM_AES_GCM, &aes::Aes, AES, 16, 32, ENC_DEC | ck::CKF_MESSAGE_ENCRYPT | ck::CKF_MESSAGE_DECRYPT | ck::CKF_MULTI_MESSAGE),
-    row!(CKM_AES_CMAC, &aes::Aes, AES, 16, 32, SIGN_VERIFY),
-    row!(CKM_AES_CMAC_GENERAL, &aes::Aes, AES, 16, 32, SIGN_VERIFY),
-    row!(CKM_AES_KEY_WRAP, &aes::Aes, AES, 16, 32, ENC_DEC | WRAP_UNWRAP),
-    row!(CKM_AES_KEY_WRAP_KWP, &aes::Aes, AES, 16, 32, ENC_DEC | WRAP_UNWRAP),
+    row!(CKM_AES_KEY_GEN, &aes::Aes, AES, 16, 32, ck::CKF_GENERATE, RC),
+    row!(CKM_AES_ECB, &aes::Aes, AES, 16, 32, ENC_DEC, RC),
+    row!(CKM_AES_CBC, &aes::Aes, AES, 16, 32, ENC_DEC, RC),
+    row!(CKM_AES_CBC_PAD, &aes::Aes, AES, 16, 32, ENC_DEC | WRAP_UNWRAP, RC),
+    row!(CKM_AES_CTR, &aes::Aes, AES, 16, 32, ENC_DEC, RC),
+    row!(CKM_AES_GCM, &aes::Aes, AES, 16, 32, ENC_DEC | ck::CKF_MESSAGE_ENCRYPT | ck::CKF_MESSAGE_DECRYPT | ck::CKF_MULTI_MESSAGE, AWS),
+    row!(CKM_AES_CMAC, &aes::Aes, AES, 16, 32, SIGN_VERIFY, RC),
+    row!(CKM_AES_CMAC_GENERAL, &aes::Aes, AES, 16, 32, SIGN_VERIFY, RC),
+    row!(CKM_AES_KEY_WRAP, &aes::Aes, AES, 16, 32, ENC_DEC | WRAP_UNWRAP, RC),
+    row!(CKM_AES_KEY_WRAP_KWP, &aes::Aes, AES, 16, 32, ENC_DEC | WRAP_UNWRAP, RC),
     // ----- HMAC and generic secrets -----
-    row!(CKM_GENERIC_SECRET_KEY_GEN, &hmac::Hmac, GENERIC, SECRET_MIN_BYTES, SECRET_MAX_BYTES, ck::CKF_GENERATE),
-    row!(CKM_SHA256_HMAC, &hmac::Hmac, HMAC_SHA256, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
-    row!(CKM_SHA256_HMAC_GENERAL, &hmac::Hmac, HMAC_SHA256, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
-    row!(CKM_SHA384_HMAC, &hmac::Hmac, HMAC_SHA384, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
-    row!(CKM_SHA384_HMAC_GENERAL, &hmac::Hmac, HMAC_SHA384, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
-    row!(CKM_SHA512_HMAC, &hmac::Hmac, HMAC_SHA512, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
-    row!(CKM_SHA512_HMAC_GENERAL, &hmac::Hmac, HMAC_SHA512, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY),
+    row!(CKM_GENERIC_SECRET_KEY_GEN, &hmac::Hmac, GENERIC, SECRET_MIN_BYTES, SECRET_MAX_BYTES, ck::CKF_GENERATE, RC),
+    row!(CKM_SHA256_HMAC, &hmac::Hmac, HMAC_SHA256, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY, RC),
+    row!(CKM_SHA256_HMAC_GENERAL, &hmac::Hmac, HMAC_SHA256, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY, RC),
+    row!(CKM_SHA384_HMAC, &hmac::Hmac, HMAC_SHA384, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY, RC),
+    row!(CKM_SHA384_HMAC_GENERAL, &hmac::Hmac, HMAC_SHA384, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY, RC),
+    row!(CKM_SHA512_HMAC, &hmac::Hmac, HMAC_SHA512, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY, RC),
+    row!(CKM_SHA512_HMAC_GENERAL, &hmac::Hmac, HMAC_SHA512, SECRET_MIN_BYTES, SECRET_MAX_BYTES, SIGN_VERIFY, RC),
     // ----- digests -----
-    row!(CKM_SHA224, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST),
-    row!(CKM_SHA256, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST),
-    row!(CKM_SHA384, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST),
-    row!(CKM_SHA512, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST),
+    row!(CKM_SHA224, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST, RC),
+    row!(CKM_SHA256, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST, RC),
+    row!(CKM_SHA384, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST, RC),
+    row!(CKM_SHA512, &digest::Digest, NO_KEY, 0, 0, ck::CKF_DIGEST, RC),
     // ----- key derivation -----
-    row!(CKM_HKDF_KEY_GEN, &kdf::Kdf, &[ck::CKK_HKDF], SECRET_MIN_BYTES, SECRET_MAX_BYTES, ck::CKF_GENERATE),
-    row!(CKM_HKDF_DERIVE, &kdf::Kdf, HKDF_BASE, SECRET_MIN_BYTES, SECRET_MAX_BYTES, ck::CKF_DERIVE),
+    row!(CKM_HKDF_KEY_GEN, &kdf::Kdf, &[ck::CKK_HKDF], SECRET_MIN_BYTES, SECRET_MAX_BYTES, ck::CKF_GENERATE, RC),
+    row!(CKM_HKDF_DERIVE, &kdf::Kdf, HKDF_BASE, SECRET_MIN_BYTES, SECRET_MAX_BYTES, ck::CKF_DERIVE, RC),
     // ----- ML-KEM (FIPS 203) -----
-    row!(CKM_ML_KEM_KEY_PAIR_GEN, &mlkem::MlKem, ML_KEM, ML_KEM_MIN, ML_KEM_MAX, ck::CKF_GENERATE_KEY_PAIR),
-    row!(CKM_ML_KEM, &mlkem::MlKem, ML_KEM, ML_KEM_MIN, ML_KEM_MAX, ENCAPS_DECAPS),
+    row!(CKM_ML_KEM_KEY_PAIR_GEN, &mlkem::MlKem, ML_KEM, ML_KEM_MIN, ML_KEM_MAX, ck::CKF_GENERATE_KEY_PAIR, RC),
+    row!(CKM_ML_KEM, &mlkem::MlKem, ML_KEM, ML_KEM_MIN, ML_KEM_MAX, ENCAPS_DECAPS, AWS_PRIVATE),
     // ----- ML-DSA (FIPS 204) -----
     // PKCS#11 3.2 (HashML-DSA): CKM_HASH_ML_DSA "is a single part mechanism", its C_Sign and
     // C_Verify rows say "Single-part operations only". Pure CKM_ML_DSA restricts only
     // multi-part C_Verify (allowed through C_VerifySignatureInit); we allow C_VerifyUpdate
     // too: FIPS 204 verification streams the message without the signature, so nothing is
     // lost, and 3.2 clients (the cryptoki crate's own ML-DSA tests) verify in parts.
-    row!(CKM_ML_DSA_KEY_PAIR_GEN, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, ck::CKF_GENERATE_KEY_PAIR),
-    row!(CKM_ML_DSA, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_ML_DSA, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, single_part),
-    row!(CKM_HASH_ML_DSA_SHA224, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_ML_DSA_SHA256, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_ML_DSA_SHA384, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_ML_DSA_SHA512, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_ML_DSA_SHA3_224, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_ML_DSA_SHA3_256, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_ML_DSA_SHA3_384, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_ML_DSA_SHA3_512, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_ML_DSA_SHAKE128, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_ML_DSA_SHAKE256, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_ML_DSA_KEY_PAIR_GEN, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, ck::CKF_GENERATE_KEY_PAIR, RC),
+    row!(CKM_ML_DSA, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, AWS),
+    row!(CKM_HASH_ML_DSA, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC, single_part),
+    row!(CKM_HASH_ML_DSA_SHA224, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_ML_DSA_SHA256, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_ML_DSA_SHA384, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_ML_DSA_SHA512, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_ML_DSA_SHA3_224, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_ML_DSA_SHA3_256, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_ML_DSA_SHA3_384, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_ML_DSA_SHA3_512, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_ML_DSA_SHAKE128, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_ML_DSA_SHAKE256, &mldsa::MlDsa, ML_DSA, ML_DSA_MIN, ML_DSA_MAX, SIGN_VERIFY, RC),
     // ----- SLH-DSA (FIPS 205) -----
     // CKM_HASH_SLH_DSA is single-part like CKM_HASH_ML_DSA; pure CKM_SLH_DSA verifies in parts
     // as CKM_ML_DSA does (the family buffers M' until the signature comes).
-    row!(CKM_SLH_DSA_KEY_PAIR_GEN, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, ck::CKF_GENERATE_KEY_PAIR),
-    row!(CKM_SLH_DSA, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_SLH_DSA, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, single_part),
-    row!(CKM_HASH_SLH_DSA_SHA224, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_SLH_DSA_SHA256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_SLH_DSA_SHA384, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_SLH_DSA_SHA512, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_SLH_DSA_SHA3_224, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_SLH_DSA_SHA3_256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_SLH_DSA_SHA3_384, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_SLH_DSA_SHA3_512, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_SLH_DSA_SHAKE128, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
-    row!(CKM_HASH_SLH_DSA_SHAKE256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY),
+    row!(CKM_SLH_DSA_KEY_PAIR_GEN, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, ck::CKF_GENERATE_KEY_PAIR, RC),
+    row!(CKM_SLH_DSA, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_SLH_DSA, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC, single_part),
+    row!(CKM_HASH_SLH_DSA_SHA224, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_SLH_DSA_SHA256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_SLH_DSA_SHA384, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_SLH_DSA_SHA512, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_SLH_DSA_SHA3_224, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_SLH_DSA_SHA3_256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_SLH_DSA_SHA3_384, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_SLH_DSA_SHA3_512, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_SLH_DSA_SHAKE128, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
+    row!(CKM_HASH_SLH_DSA_SHAKE256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
 ];
 
+/// The row of `ty`. Every operation start asks (dispatch, key checks, provider choice), so
+/// the rows are indexed once rather than scanned each time.
 pub fn lookup(ty: MechType) -> Option<&'static MechSpec> {
-    MECHANISMS.iter().find(|m| m.ty == ty)
+    static INDEX: std::sync::OnceLock<crate::handle_map::HandleMap<usize>> =
+        std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        MECHANISMS
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.ty, i))
+            .collect()
+    });
+    index.get(&ty).map(|i| &MECHANISMS[*i])
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use crate::attr::{Attr, Template};
 use crate::error::Result;
 use crate::mech::params::Mechanism;
 use cryptoki_sys as ck;
-use zeroize::Zeroizing;
 
 pub fn template(attrs: Vec<Attr>) -> Template {
     Template::new(attrs).expect("test templates have no duplicates")
@@ -21,10 +20,7 @@ pub fn all(a: &KeyAttrs) -> Template {
 }
 
 pub fn secret(key_type: ck::CK_KEY_TYPE, value: &[u8]) -> KeyMaterial {
-    KeyMaterial::Secret {
-        key_type,
-        value: Zeroizing::new(value.to_vec()),
-    }
+    KeyMaterial::secret_key(key_type, value)
 }
 
 /// Single-part C_Sign; the signature must have the announced length.

@@ -1,7 +1,9 @@
 //! Reader for the Wycheproof vectors in `../shared/vectors/wycheproof` (test builds only).
 //! Every family drives its files through the mechanism API with `run`; `run` checks each
-//! case's verdict and that every case in the file was seen, so no file can pass vacuously.
+//! case's verdict under every provider built in (RustCrypto, and aws-lc-rs with the
+//! `aws-lc` feature) and that every case in the file was seen, so no file can pass vacuously.
 
+use super::provider::{self, Provider};
 use serde_json::Value;
 
 /// One test case with its group (keys and parameters live on the group).
@@ -73,10 +75,20 @@ pub fn load(file: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
 }
 
-/// Run `accepts` on every case of `file`: it returns whether our mechanism accepted the case
-/// (signature verified, decryption gave the expected output, ...). A `valid` case must be
-/// accepted, an `invalid` one rejected, an `acceptable` one may go either way. Panics with
-/// every failing tcId, and if the number of cases seen differs from `numberOfTests`.
+/// The providers every vector runs on.
+pub fn providers() -> &'static [Provider] {
+    if cfg!(feature = "aws-lc") {
+        &[Provider::RustCrypto, Provider::AwsLc]
+    } else {
+        &[Provider::RustCrypto]
+    }
+}
+
+/// Run `accepts` on every case of `file`, once with every mechanism served by each provider:
+/// it returns whether our mechanism accepted the case (signature verified, decryption gave
+/// the expected output, ...). A `valid` case must be accepted, an `invalid` one rejected, an
+/// `acceptable` one may go either way. Panics with every failing tcId and provider, and if
+/// the number of cases seen differs from `numberOfTests`.
 pub fn run(file: &str, mut accepts: impl FnMut(&Case) -> bool) -> Tally {
     let doc = load(file);
     let mut tally = Tally::default();
@@ -90,7 +102,6 @@ pub fn run(file: &str, mut accepts: impl FnMut(&Case) -> bool) -> Tally {
             .unwrap_or_else(|| panic!("{file}: a group has no tests"));
         for test in tests {
             let case = Case { group, test };
-            let ok = accepts(&case);
             let verdict = case.result();
             match verdict {
                 "valid" => tally.valid += 1,
@@ -98,13 +109,16 @@ pub fn run(file: &str, mut accepts: impl FnMut(&Case) -> bool) -> Tally {
                 "acceptable" => tally.acceptable += 1,
                 other => panic!("{file} tcId {}: unknown result {other}", case.id()),
             }
-            if (verdict == "valid" && !ok) || (verdict == "invalid" && ok) {
-                failures.push(format!(
-                    "tcId {} ({verdict}, {}): {}",
-                    case.id(),
-                    test["comment"],
-                    if ok { "accepted" } else { "rejected" }
-                ));
+            for p in providers() {
+                let ok = provider::with(*p, || accepts(&case));
+                if (verdict == "valid" && !ok) || (verdict == "invalid" && ok) {
+                    failures.push(format!(
+                        "tcId {} ({verdict}, {}) on {p:?}: {}",
+                        case.id(),
+                        test["comment"],
+                        if ok { "accepted" } else { "rejected" }
+                    ));
+                }
             }
         }
     }

@@ -52,7 +52,7 @@ impl Module {
         } else {
             mech::decrypt_init(m, &use_key(&s, m, key, &DECRYPT)?.1)?
         };
-        *slot = Some(Cipher::new(op));
+        *slot = Some(Cipher::new(op, encrypt));
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 
 use super::keyuse::{mechanism_for, use_key, DECAPSULATE, DERIVE, ENCAPSULATE, UNWRAP, WRAP};
 use super::objects::{key_size_as, kind_of_template};
-use super::{Module, ObjectHandle, Output, SessionHandle};
+use super::{Module, ObjectHandle, OutBytes, Output, SessionHandle};
 use crate::attr::{Attr, Template};
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::mech::params::{HkdfSalt, MechParam, Mechanism};
@@ -230,7 +230,7 @@ impl Module {
         if wrapped.len() > cap {
             return Err(Error::buffer_too_small(wrapped.len()));
         }
-        Ok(Output::Data(Zeroizing::new(wrapped)))
+        Ok(Output::Data(OutBytes::Public(wrapped)))
     }
 
     pub fn unwrap_key(
@@ -372,7 +372,7 @@ impl Module {
             return Err(Error::buffer_too_small(ct.len()));
         }
         let key = self.insert_secret(&s, draft, t, secret, Provenance::shared())?;
-        Ok((Output::Data(Zeroizing::new(ct)), Some(key)))
+        Ok((Output::Data(OutBytes::Public(ct)), Some(key)))
     }
 
     pub fn decapsulate_key(

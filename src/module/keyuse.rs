@@ -138,7 +138,7 @@ pub(super) fn key_object(
     u: &KeyUse,
 ) -> Result<Arc<Object>> {
     let spec = mechanism_for(m, u.function, u.what)?;
-    let obj = s.token.object(h).map_err(|e| match e.kind() {
+    let obj = s.token.key_object(h).map_err(|e| match e.kind() {
         ErrorKind::ObjectHandleInvalid => Error::new(u.handle_invalid, e.message()),
         _ => e,
     })?;

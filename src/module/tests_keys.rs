@@ -382,6 +382,8 @@ fn edited_bound_attributes_make_the_key_unusable() {
     let st = store(&backend, &m);
     let id = st.ids().into_iter().next().unwrap();
     st.tamper_public(id, Attr::bool(ck::CKA_EXTRACTABLE, true));
+    // Key use trusts the last look at the store for KEY_USE_FRESHNESS.
+    std::thread::sleep(crate::token::KEY_USE_FRESHNESS);
     let e = m.encrypt_init(s, &gcm(&[0; 12]), k).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::StoreTampered);
     assert_eq!(e.ckr(), ck::CKR_DEVICE_ERROR);
@@ -883,7 +885,8 @@ fn sqlite_tokens_persist_and_are_shared_between_processes() {
     assert_eq!(kb.len(), 1);
     assert_eq!(decrypt(&b, sb, kb[0], &[8; 12], &ct).unwrap(), b"persisted");
 
-    // One process destroys a key; the other notices at its next use.
+    // One process destroys a key; the other notices at its next use after
+    // KEY_USE_FRESHNESS (key use trusts its last look at the store that long).
     sign(&a, sa, priv_k, b"before");
     b.find_objects_init(
         sb,
@@ -893,6 +896,7 @@ fn sqlite_tokens_persist_and_are_shared_between_processes() {
     let pb = b.find_objects(sb, 5).unwrap();
     b.find_objects_final(sb).unwrap();
     b.destroy_object(sb, pb[0]).unwrap();
+    std::thread::sleep(crate::token::KEY_USE_FRESHNESS);
     assert_eq!(
         kind(a.sign_init(sa, &mech(ck::CKM_ECDSA_SHA256), priv_k)),
         ErrorKind::KeyHandleInvalid

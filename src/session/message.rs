@@ -7,7 +7,7 @@ use super::ops::{deliver, Pending, Step};
 use crate::error::{err, ErrorKind, Result};
 use crate::mech::params::GcmMessageParams;
 use crate::mech::{self, KeyMaterial};
-use crate::module::Output;
+use crate::module::{OutBytes, Output};
 use cryptoki_sys as ck;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -134,11 +134,11 @@ impl MessageOp {
         data: &[u8],
         tag: &[u8],
         tag_len: usize,
-    ) -> Result<(Zeroizing<Vec<u8>>, IvTag)> {
+    ) -> Result<(OutBytes, IvTag)> {
         if self.encrypt {
             let (ct, tag) = mech::gcm_seal(&self.key, iv, aad, data, tag_len)?;
             Ok((
-                Zeroizing::new(ct),
+                OutBytes::Public(ct),
                 IvTag {
                     iv: iv.to_vec(),
                     tag,
@@ -147,7 +147,7 @@ impl MessageOp {
         } else {
             let pt = mech::gcm_open(&self.key, iv, aad, data, tag)?;
             Ok((
-                pt,
+                OutBytes::Secret(pt),
                 IvTag {
                     iv: iv.to_vec(),
                     tag: tag.to_vec(),
@@ -248,7 +248,7 @@ impl MessageOp {
                 None => Output::Len(0),
                 Some(_) => {
                     msg.buf.extend_from_slice(data);
-                    Output::Data(Zeroizing::new(Vec::new()))
+                    Output::Data(OutBytes::Public(Vec::new()))
                 }
             };
             return Ok((out, ivt));

@@ -5,7 +5,7 @@
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::mech::table::MechSpec;
 use crate::mech::{CipherOp, DigestOp, SignOp, VerifyOp};
-use crate::module::{ObjectHandle, Output};
+use crate::module::{ObjectHandle, OutBytes, Output};
 use std::collections::VecDeque;
 use zeroize::Zeroizing;
 
@@ -21,7 +21,7 @@ pub enum Step {
 /// values the call also returns (e.g. a generated IV and tag).
 pub struct Pending<M> {
     step: Step,
-    out: Zeroizing<Vec<u8>>,
+    out: OutBytes,
     meta: M,
 }
 
@@ -31,7 +31,7 @@ pub fn deliver<M: Clone>(
     pending: &mut Option<Pending<M>>,
     step: Step,
     cap: Option<usize>,
-    compute: impl FnOnce() -> Result<(Zeroizing<Vec<u8>>, M)>,
+    compute: impl FnOnce() -> Result<(OutBytes, M)>,
 ) -> Result<(Output, M)> {
     let (out, meta) = match pending.take() {
         Some(p) if p.step == step => (p.out, p.meta),
@@ -127,7 +127,16 @@ struct Outputs {
     multipart: bool,
 }
 
-type Bytes = Zeroizing<Vec<u8>>;
+type Bytes = OutBytes;
+
+/// Ciphertext, signatures and MACs are public; plaintext and digests stay secret.
+fn classify(b: Zeroizing<Vec<u8>>, public: bool) -> OutBytes {
+    let b = OutBytes::Secret(b);
+    match public {
+        true => b.into_public(),
+        false => b,
+    }
+}
 
 impl Outputs {
     fn single(
@@ -177,30 +186,32 @@ impl Outputs {
 pub struct Cipher {
     op: Box<dyn CipherOp>,
     out: Outputs,
+    /// Encrypting: the output is ciphertext.
+    encrypting: bool,
 }
 
 impl Cipher {
-    pub fn new(op: Box<dyn CipherOp>) -> Self {
+    pub fn new(op: Box<dyn CipherOp>, encrypting: bool) -> Self {
         Cipher {
             op,
             out: Outputs::default(),
+            encrypting,
         }
     }
     pub fn single(&mut self, data: &[u8], cap: Option<usize>) -> Result<Output> {
-        let op = &mut self.op;
-        self.out.single(cap, || {
-            let mut out = op.update(data)?;
-            out.extend_from_slice(&op.finish()?);
-            Ok(out)
-        })
+        let (op, public) = (&mut self.op, self.encrypting);
+        self.out
+            .single(cap, || op.one_shot(data).map(|b| classify(b, public)))
     }
     pub fn update(&mut self, data: &[u8], cap: Option<usize>) -> Result<Output> {
-        let op = &mut self.op;
-        self.out.update(cap, || op.update(data))
+        let (op, public) = (&mut self.op, self.encrypting);
+        self.out
+            .update(cap, || op.update(data).map(|b| classify(b, public)))
     }
     pub fn finish(&mut self, cap: Option<usize>) -> Result<Output> {
-        let op = &mut self.op;
-        self.out.finish(cap, || op.finish())
+        let (op, public) = (&mut self.op, self.encrypting);
+        self.out
+            .finish(cap, || op.finish().map(|b| classify(b, public)))
     }
 }
 
@@ -256,7 +267,7 @@ impl Sign {
         let op = &mut self.op;
         self.out.single(cap, || {
             op.update(data)?;
-            Ok(Zeroizing::new(op.finish()?))
+            Ok(OutBytes::Public(op.finish()?))
         })
     }
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
@@ -266,7 +277,7 @@ impl Sign {
     }
     pub fn finish(&mut self, cap: Option<usize>) -> Result<Output> {
         let op = &mut self.op;
-        self.out.finish(cap, || Ok(Zeroizing::new(op.finish()?)))
+        self.out.finish(cap, || Ok(OutBytes::Public(op.finish()?)))
     }
 }
 
@@ -347,7 +358,7 @@ impl Digest {
         let op = &mut self.op;
         self.out.single(cap, || {
             op.update(data);
-            Ok(Zeroizing::new(op.finish()))
+            Ok(classify(Zeroizing::new(op.finish()), false))
         })
     }
     pub fn update(&mut self, data: &[u8]) -> Result<()> {
@@ -357,7 +368,8 @@ impl Digest {
     }
     pub fn finish(&mut self, cap: Option<usize>) -> Result<Output> {
         let op = &mut self.op;
-        self.out.finish(cap, || Ok(Zeroizing::new(op.finish())))
+        self.out
+            .finish(cap, || Ok(classify(Zeroizing::new(op.finish()), false)))
     }
 }
 
@@ -407,7 +419,7 @@ mod tests {
     }
 
     fn cipher() -> Option<Cipher> {
-        Some(Cipher::new(Box::new(Rev { updates: 0 })))
+        Some(Cipher::new(Box::new(Rev { updates: 0 }), false))
     }
 
     fn data(o: Output) -> Vec<u8> {

@@ -50,6 +50,7 @@ use crate::object::vendor;
 use cryptoki_sys as ck;
 use zeroize::Zeroizing;
 
+mod changes;
 mod codec;
 mod db;
 pub mod memory;
@@ -57,6 +58,7 @@ mod schema;
 mod seal;
 pub mod sqlite;
 
+pub use changes::Changes;
 pub use sqlite::{KdfParams, SqliteStore, StoreOptions};
 
 /// A store's own identifier of an object (stable across processes).
@@ -183,6 +185,11 @@ pub trait Store: Send + Sync {
     fn generation(&self) -> Result<u64>;
     /// Every object's public attributes (no unsealing).
     fn objects(&self) -> Result<Vec<StoredObject>>;
+    /// What changed after `generation` (as [`Store::generation`] returned it), read in one
+    /// snapshot; None when the store cannot tell, and the caller reads `objects()`.
+    fn changes_since(&self, generation: u64) -> Result<Option<Changes>> {
+        Ok(None)
+    }
     /// Insert an object; seals `secret` under a new DEK (needs `mk` when `secret` is not empty).
     fn insert(&self, mk: Option<&MasterKey>, public: &[Attr], secret: &[Attr]) -> Result<ObjectId>;
     /// Replace an object's public attributes; reseals its secret part when a bound

@@ -69,6 +69,7 @@ pub(crate) fn ensure(conn: &Connection, path: &Path) -> Result<(), TxError> {
     let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
     if app == 0 && tables == 0 {
         conn.execute_batch(CREATE)?;
+        super::changes::ensure(conn)?;
         conn.execute_batch(AUDIT)?;
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
         let uuid: TokenUuid = super::seal::random();
@@ -92,7 +93,10 @@ pub(crate) fn ensure(conn: &Connection, path: &Path) -> Result<(), TxError> {
         .query_row("SELECT schema_version FROM meta", [], |r| r.get(0))
         .optional()?;
     match version {
+        // Both additions within version 1 (the change log, the audit table) are created
+        // where an older writer of this version left them out.
         Some(SCHEMA_VERSION) => {
+            super::changes::ensure(conn)?;
             conn.execute_batch(AUDIT)?;
             Ok(())
         }

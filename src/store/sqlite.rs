@@ -238,7 +238,7 @@ fn check_mk(meta: &Meta, mk: &MasterKey) -> Result<()> {
     }
 }
 
-fn tampered(id: ObjectId) -> Error {
+pub(super) fn tampered(id: ObjectId) -> Error {
     Error::new(
         ErrorKind::StoreTampered,
         format!(
@@ -503,6 +503,10 @@ impl Store for SqliteStore {
 
     fn generation(&self) -> Result<u64> {
         self.db.generation()
+    }
+
+    fn changes_since(&self, generation: u64) -> Result<Option<super::Changes>> {
+        self.db.read(|c| super::changes::since(c, generation))
     }
 
     fn objects(&self) -> Result<Vec<StoredObject>> {

@@ -3,17 +3,20 @@
 //! cache of parsed key material. Logout drops and zeroizes both secrets caches.
 
 pub mod backend;
+mod index;
 mod objects;
 
 use crate::error::Result;
+use crate::handle_map::HandleMap;
 use crate::manage::{Caller, CallerCell};
 use crate::mech::KeyMaterial;
 use crate::module::ObjectHandle;
 use crate::store::{MasterKey, Store, TokenRecord};
 use objects::ObjectCache;
-use std::collections::HashMap;
+pub use objects::KEY_USE_FRESHNESS;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
 
 /// Lock helpers: a panic elsewhere must not turn every later call into a panic too.
 pub(crate) fn rd<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -44,7 +47,7 @@ struct Auth {
 #[derive(Default)]
 struct KeyCache {
     epoch: u64,
-    keys: HashMap<ObjectHandle, Arc<KeyMaterial>>,
+    keys: HandleMap<Arc<KeyMaterial>>,
 }
 
 pub struct Token {
@@ -58,6 +61,10 @@ pub struct Token {
     pub(crate) login_gate: Mutex<()>,
     cache: RwLock<ObjectCache>,
     keys: RwLock<KeyCache>,
+    /// When this token was opened, and when (nanoseconds after) the object cache was last
+    /// found current: key operations trust that check for a short while.
+    opened: Instant,
+    checked_at: AtomicU64,
 }
 
 impl Token {
@@ -81,6 +88,8 @@ impl Token {
             login_gate: Mutex::new(()),
             cache: RwLock::default(),
             keys: RwLock::default(),
+            opened: Instant::now(),
+            checked_at: AtomicU64::new(0),
         }
     }
 
@@ -131,6 +140,7 @@ impl Token {
     pub(crate) fn reset(&self) {
         self.logout();
         *wr(&self.cache) = ObjectCache::default();
+        self.checked_at.store(0, Ordering::Relaxed);
     }
 
     fn next_handle(&self) -> ObjectHandle {

@@ -1,19 +1,31 @@
 //! The token's object cache: handles for token objects (reloaded only when the store's
 //! generation says another writer changed it) and session objects (memory only), plus
-//! parsed key material per login. The hot path reads no store content.
+//! parsed key material per login. The hot path reads no store content: a key in use is
+//! served from memory, and the store's generation is checked at most once per
+//! `KEY_USE_FRESHNESS`.
 
+use super::index::Objects;
 use super::{rd, wr, Token, Who};
 use crate::attr::Template;
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::handle_map::HandleMap;
 use crate::mech::{keys, KeyMaterial};
 use crate::module::{ObjectHandle, SessionHandle};
 use crate::object::schema::{self, Kind};
 use crate::object::template::NewObject;
 use crate::object::{Attrs, Combined, Object, Origin};
-use crate::store::{AuditAppend, Change, ObjectId, BOUND_ATTRIBUTES};
+use crate::store::{AuditAppend, Change, ObjectId, StoredObject, BOUND_ATTRIBUTES};
 use cryptoki_sys as ck;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a key operation may trust the last check that no other process changed the
+/// store. Changes made in this process apply at once; another process's change to a key
+/// (destroyed, usage attribute cleared) reaches key use here within this time, and every
+/// other call (C_FindObjects*, C_GetAttributeValue, ...) sees it at once.
+pub const KEY_USE_FRESHNESS: Duration = Duration::from_millis(2);
 
 /// The cache. `version` counts changes made here; each token object and each local
 /// deletion remembers the version of its last change, so a reload that listed the store
@@ -23,10 +35,18 @@ pub(super) struct ObjectCache {
     /// Store generation the token objects were loaded at; None: never loaded.
     generation: Option<u64>,
     version: u64,
-    objects: HashMap<ObjectHandle, Arc<Object>>,
-    by_id: HashMap<ObjectId, Entry>,
+    objects: Objects,
+    by_id: HandleMap<Entry>,
     /// Token objects deleted here, by the version of the deletion.
     deleted: HashMap<ObjectId, u64>,
+}
+
+/// Which token objects a listing says are gone.
+enum Gone {
+    /// A full listing: every object it lacks.
+    Unlisted,
+    /// A change listing: these ids.
+    Listed(Vec<ObjectId>),
 }
 
 #[derive(Clone, Copy)]
@@ -64,18 +84,38 @@ fn not_logged_in() -> Error {
 }
 
 impl Token {
-    /// Reload token objects if any process wrote the store since the last load.
+    /// Bring the token objects up to date if any process wrote the store since they were
+    /// loaded: only what changed when the store can say, else everything.
     pub fn refresh(&self) -> Result<()> {
         // Generation first: content read after it is at least that new.
         let gen = self.store.generation()?;
-        let listed_at = {
+        let (listed_at, loaded_at) = {
             let cache = rd(&self.cache);
             if cache.generation == Some(gen) {
+                self.mark_checked();
                 return Ok(());
             }
-            cache.version
+            (cache.version, cache.generation)
         };
-        let stored = self.store.objects()?;
+        let delta = match loaded_at {
+            Some(g) => self.store.changes_since(g)?,
+            None => None,
+        };
+        match delta {
+            Some(d) => {
+                self.apply_listing(listed_at, d.generation, d.changed, Gone::Listed(d.removed))
+            }
+            None => {
+                let all = self.store.objects()?;
+                self.apply_listing(listed_at, gen, all, Gone::Unlisted)
+            }
+        }
+        Ok(())
+    }
+
+    /// Bring the cache to a listing of the store read at `gen`, without undoing any change
+    /// this process made after the listing began (`listed_at`).
+    fn apply_listing(&self, listed_at: u64, gen: u64, stored: Vec<StoredObject>, gone: Gone) {
         let mut cache = wr(&self.cache);
         let mut evict = Vec::new();
         let mut seen = HashSet::with_capacity(stored.len());
@@ -119,12 +159,20 @@ impl Token {
                 Arc::new(Object::token(h, so.id, kind, public, so.has_secret)),
             );
         }
-        let gone: Vec<(ObjectId, ObjectHandle)> = cache
-            .by_id
-            .iter()
-            .filter(|(id, e)| !seen.contains(id) && e.version <= listed_at)
-            .map(|(id, e)| (*id, e.handle))
-            .collect();
+        let gone: Vec<(ObjectId, ObjectHandle)> = match gone {
+            Gone::Unlisted => cache
+                .by_id
+                .iter()
+                .filter(|(id, e)| !seen.contains(id) && e.version <= listed_at)
+                .map(|(id, e)| (*id, e.handle))
+                .collect(),
+            Gone::Listed(ids) => ids
+                .into_iter()
+                .filter_map(|id| cache.by_id.get(&id).map(|e| (id, *e)))
+                .filter(|(_, e)| e.version <= listed_at)
+                .map(|(id, e)| (id, e.handle))
+                .collect(),
+        };
         for (id, h) in gone {
             cache.by_id.remove(&id);
             cache.objects.remove(&h);
@@ -133,8 +181,43 @@ impl Token {
         cache.deleted.retain(|_, v| *v > listed_at);
         cache.generation = Some(gen);
         drop(cache);
+        self.mark_checked();
         self.evict_keys(&evict);
-        Ok(())
+    }
+
+    /// Nanoseconds since the token was opened (0 is never a check time).
+    fn now(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    fn mark_checked(&self) {
+        self.checked_at.store(self.now(), Ordering::Relaxed);
+    }
+
+    /// Whether the cache was found current within `KEY_USE_FRESHNESS`.
+    fn recently_checked(&self) -> bool {
+        let at = self.checked_at.load(Ordering::Relaxed);
+        at != 0 && self.now().saturating_sub(at) < KEY_USE_FRESHNESS.as_nanos() as u64
+    }
+
+    /// The store generation around a write of this process, read outside the cache lock
+    /// (a store call may wait for another writer), so that `adopt` can tell whether the
+    /// write was the only change in between.
+    fn generation_now(&self) -> Option<u64> {
+        self.store.generation().ok()
+    }
+
+    /// After this process's write, applied to the cache under its lock: when the
+    /// generation moved by exactly that write from the one the cache holds, the cache is
+    /// current at the new generation and needs no reload.
+    fn adopt(cache: &mut ObjectCache, before: Option<u64>, after: Option<u64>) {
+        if let (Some(b), Some(a)) = (before, after) {
+            if cache.generation == Some(b) && a == b.wrapping_add(1) {
+                cache.generation = Some(a);
+            }
+        }
     }
 
     fn evict_keys(&self, handles: &[ObjectHandle]) {
@@ -154,9 +237,20 @@ impl Token {
     /// The object behind `h` if this login state may see it. Session objects are served
     /// from memory; token objects after a generation check.
     pub fn object(&self, h: ObjectHandle) -> Result<Arc<Object>> {
+        self.object_within(h, false)
+    }
+
+    /// `object` for the start of a key operation: a token object is served from memory
+    /// while the last generation check is younger than `KEY_USE_FRESHNESS`.
+    pub fn key_object(&self, h: ObjectHandle) -> Result<Arc<Object>> {
+        self.object_within(h, true)
+    }
+
+    fn object_within(&self, h: ObjectHandle, for_key_use: bool) -> Result<Arc<Object>> {
         let cached = rd(&self.cache).objects.get(&h).cloned();
         let found = match cached {
             Some(o) if !o.is_token() => Some(o),
+            Some(o) if for_key_use && self.recently_checked() => Some(o),
             _ => {
                 self.refresh()?;
                 rd(&self.cache).objects.get(&h).cloned()
@@ -174,14 +268,8 @@ impl Token {
     /// C_FindObjectsInit: every visible object matching `t`, in handle order.
     pub fn find(&self, t: &Template) -> Result<Vec<ObjectHandle>> {
         self.refresh()?;
-        let cache = rd(&self.cache);
-        let mut found: Vec<ObjectHandle> = cache
-            .objects
-            .values()
-            .filter(|o| self.is_visible(o) && o.matches(t))
-            .map(|o| o.handle)
-            .collect();
-        found.sort_unstable();
+        let user = self.who() == Who::User;
+        let found = rd(&self.cache).objects.find(t, |o| user || !o.is_private());
         Ok(found)
     }
 
@@ -200,9 +288,11 @@ impl Token {
         } else {
             None
         };
+        let before = self.generation_now();
         let id = self
             .store
             .insert(mk.as_deref(), new.public.as_slice(), new.secret.as_slice())?;
+        let after = self.generation_now();
         let mut cache = wr(&self.cache);
         // A concurrent refresh may have met the new row already: keep its handle.
         let h = match cache.by_id.get(&id) {
@@ -213,12 +303,15 @@ impl Token {
         cache.by_id.insert(id, Entry { handle: h, version });
         let obj = Arc::new(Object::token(h, id, new.kind, new.public, has_secret));
         cache.objects.insert(h, obj.clone());
+        Self::adopt(&mut cache, before, after);
         Ok(obj)
     }
 
     /// Give `obj` new public attributes (C_SetAttributeValue).
     pub fn replace(&self, obj: &Object, public: Attrs) -> Result<()> {
+        let (mut before, mut after) = (None, None);
         if let Origin::Token(id) = obj.origin {
+            before = self.generation_now();
             let bound_changed = BOUND_ATTRIBUTES
                 .iter()
                 .any(|ty| obj.get(*ty) != public.get(*ty));
@@ -227,6 +320,7 @@ impl Token {
                 mk => mk,
             };
             self.store.update(mk.as_deref(), id, public.as_slice())?;
+            after = self.generation_now();
         }
         let mut cache = wr(&self.cache);
         if cache.objects.contains_key(&obj.handle) {
@@ -239,6 +333,7 @@ impl Token {
                         version,
                     },
                 );
+                Self::adopt(&mut cache, before, after);
             }
             cache
                 .objects
@@ -250,14 +345,18 @@ impl Token {
     }
 
     pub fn remove(&self, obj: &Object) -> Result<()> {
+        let (mut before, mut after) = (None, None);
         if let Origin::Token(id) = obj.origin {
+            before = self.generation_now();
             self.store.delete(id)?;
+            after = self.generation_now();
         }
         let mut cache = wr(&self.cache);
         if let Origin::Token(id) = obj.origin {
             cache.by_id.remove(&id);
             let version = cache.bump();
             cache.deleted.insert(id, version);
+            Self::adopt(&mut cache, before, after);
         }
         cache.objects.remove(&obj.handle);
         drop(cache);
@@ -282,12 +381,7 @@ impl Token {
     /// Drop the session objects of a closing session.
     pub fn remove_session_objects(&self, owner: SessionHandle) {
         let mut cache = wr(&self.cache);
-        let doomed: Vec<ObjectHandle> = cache
-            .objects
-            .values()
-            .filter(|o| o.origin == Origin::Session(owner))
-            .map(|o| o.handle)
-            .collect();
+        let doomed = cache.objects.of_session(owner);
         for h in &doomed {
             cache.objects.remove(h);
         }
