@@ -328,24 +328,7 @@ fn random(c: &mut Criterion, mods: &[(&Module, &Keys)], n: usize, group: &str) {
 }
 
 fn main() {
-    let pq = Module {
-        name: "pqhsm",
-        ctx: support::load_pqhsm(),
-        tokens_dir: support::cache_dir("pqhsm").join("tokens"),
-    };
-    let sh = support::load_softhsm().map(|ctx| Module {
-        name: "SoftHSM2",
-        ctx,
-        tokens_dir: support::cache_dir("softhsm2").join("tokens"),
-    });
-    record::version("pqhsm", &support::module_version(&pq.ctx));
-    if let Some(sh) = &sh {
-        let release = support::softhsm_release().unwrap_or_else(|| "?".into());
-        record::version(
-            "SoftHSM2",
-            &format!("{} (release {release})", support::module_version(&sh.ctx)),
-        );
-    }
+    let (pq, sh) = tokens::modules();
     let pq_keys = Keys::new(&pq);
     let sh_keys = sh.as_ref().map(Keys::new);
     let mut mods: Vec<(&Module, &Keys)> = vec![(&pq, &pq_keys)];

@@ -219,24 +219,7 @@ fn main() {
         &[100, 10_000, 100_000]
     };
     let softhsm_max = if smoke { 1000 } else { 10_000 };
-    let pq = Module {
-        name: "pqhsm",
-        ctx: support::load_pqhsm(),
-        tokens_dir: support::cache_dir("pqhsm").join("tokens"),
-    };
-    let sh = support::load_softhsm().map(|ctx| Module {
-        name: "SoftHSM2",
-        ctx,
-        tokens_dir: support::cache_dir("softhsm2").join("tokens"),
-    });
-    record::version("pqhsm", &support::module_version(&pq.ctx));
-    if let Some(sh) = &sh {
-        let release = support::softhsm_release().unwrap_or_else(|| "?".into());
-        record::version(
-            "SoftHSM2",
-            &format!("{} (release {release})", support::module_version(&sh.ctx)),
-        );
-    }
+    let (pq, sh) = tokens::modules();
     let mut mods: Vec<&Module> = vec![&pq];
     mods.extend(sh.as_ref());
 

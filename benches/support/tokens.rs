@@ -28,6 +28,30 @@ pub struct Module {
     pub tokens_dir: PathBuf,
 }
 
+/// pqhsm and, when installed, SoftHSM2, each with its cached token directory; both
+/// versions go into the report.
+pub fn modules() -> (Module, Option<Module>) {
+    let pq = Module {
+        name: "pqhsm",
+        ctx: super::load_pqhsm(),
+        tokens_dir: super::cache_dir("pqhsm").join("tokens"),
+    };
+    let sh = super::load_softhsm().map(|ctx| Module {
+        name: "SoftHSM2",
+        ctx,
+        tokens_dir: super::cache_dir("softhsm2").join("tokens"),
+    });
+    super::record::version("pqhsm", &super::module_version(&pq.ctx));
+    if let Some(sh) = &sh {
+        let release = super::softhsm_release().unwrap_or_else(|| "?".into());
+        super::record::version(
+            "SoftHSM2",
+            &format!("{} (release {release})", super::module_version(&sh.ctx)),
+        );
+    }
+    (pq, sh)
+}
+
 fn dirs(path: &Path) -> BTreeSet<String> {
     std::fs::read_dir(path)
         .map(|d| {
