@@ -96,19 +96,23 @@ ecdsa!(ecdsa_p256_sign, ecdsa_p256_verify, p256, "p256");
 #[cfg(not(feature = "aws-lc"))]
 ecdsa!(ecdsa_p384_sign, ecdsa_p384_verify, p384, "p384");
 
+#[cfg(feature = "aws-lc")]
+fn aws_ecdsa_key(
+    alg: &'static aws_lc_rs::signature::EcdsaSigningAlgorithm,
+) -> aws_lc_rs::signature::EcdsaKeyPair {
+    use aws_lc_rs::{rand, signature};
+    let pkcs8 =
+        signature::EcdsaKeyPair::generate_pkcs8(alg, &rand::SystemRandom::new()).expect("keygen");
+    signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref()).expect("key")
+}
+
 /// ECDSA over a precomputed hash of the curve's own length, as the token's aws-lc path.
 #[cfg(feature = "aws-lc")]
 macro_rules! aws_ecdsa {
     ($sign:ident, $verify:ident, $salg:ident, $valg:ident, $digest:ident) => {
         pub fn $sign(hash: Vec<u8>) -> Raw {
-            use aws_lc_rs::{digest, rand, signature};
-            let pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(
-                &signature::$salg,
-                &rand::SystemRandom::new(),
-            )
-            .expect("keygen");
-            let kp = signature::EcdsaKeyPair::from_pkcs8(&signature::$salg, pkcs8.as_ref())
-                .expect("key");
+            use aws_lc_rs::{digest, signature};
+            let kp = aws_ecdsa_key(&signature::$salg);
             raw("aws-lc-rs", move || {
                 let d = digest::Digest::import_less_safe(black_box(&hash), &digest::$digest)
                     .expect("digest");
@@ -118,14 +122,8 @@ macro_rules! aws_ecdsa {
 
         pub fn $verify(hash: Vec<u8>) -> Raw {
             use aws_lc_rs::signature::KeyPair;
-            use aws_lc_rs::{digest, rand, signature};
-            let pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(
-                &signature::$salg,
-                &rand::SystemRandom::new(),
-            )
-            .expect("keygen");
-            let kp = signature::EcdsaKeyPair::from_pkcs8(&signature::$salg, pkcs8.as_ref())
-                .expect("key");
+            use aws_lc_rs::{digest, signature};
+            let kp = aws_ecdsa_key(&signature::$salg);
             let d = digest::Digest::import_less_safe(&hash, &digest::$digest).expect("digest");
             let sig = kp.sign_digest(&d).expect("sign");
             let pk = signature::ParsedPublicKey::new(&signature::$valg, kp.public_key().as_ref())
