@@ -12,6 +12,7 @@ pub mod mech;
 pub mod module;
 pub mod object;
 pub mod rng;
+pub mod secret;
 pub mod session;
 pub mod store;
 pub mod token;

@@ -58,7 +58,11 @@ impl OutBytes {
     /// The same bytes as public output (moved out, nothing copied or wiped).
     pub fn into_public(self) -> OutBytes {
         match self {
-            OutBytes::Secret(mut z) => OutBytes::Public(std::mem::take(&mut *z)),
+            OutBytes::Secret(mut z) => {
+                let bytes = std::mem::take(&mut *z);
+                crate::secret::discard_empty(z);
+                OutBytes::Public(bytes)
+            }
             public => public,
         }
     }

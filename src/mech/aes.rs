@@ -11,6 +11,7 @@ use super::provider;
 use super::{CipherOp, KeyAttrs, KeyMaterial, SignOp, VerifyOp};
 use crate::attr::Template;
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::secret::SecretBuf;
 use ::aes::cipher::block_padding::{Padding, Pkcs7};
 use ::aes::cipher::consts::U16;
 use ::aes::cipher::inout::InOutBuf;
@@ -461,13 +462,13 @@ pub fn gcm_open(
 /// release plaintext before the tag is checked), and a single-part call works in the
 /// output buffer directly, without buffering the input first.
 struct GcmOp {
-    key: Zeroizing<Vec<u8>>,
+    key: SecretBuf,
     fast: Option<Arc<Gcm>>,
     iv: Vec<u8>,
     aad: Vec<u8>,
     tag_len: usize,
     decrypt: bool,
-    data: Zeroizing<Vec<u8>>,
+    data: SecretBuf,
 }
 
 impl GcmOp {
@@ -515,7 +516,7 @@ impl CipherOp for GcmOp {
         self.out_len(self.data.len())
     }
     fn finish(&mut self) -> Result<Zeroizing<Vec<u8>>> {
-        let data = std::mem::take(&mut self.data);
+        let data = self.data.take();
         self.run(&data)
     }
     fn one_shot_len(&self, in_len: usize) -> usize {
@@ -545,17 +546,17 @@ fn gcm_op(m: &Mechanism, key: &KeyMaterial, decrypt: bool) -> Result<Box<dyn Cip
     let (k, fast) = gcm_key(key, iv)?;
     Ok(Box::new(GcmOp {
         // Only the general construction (IVs other than 96 bits) needs the raw key.
-        key: Zeroizing::new(if fast.is_some() {
-            Vec::new()
+        key: if fast.is_some() {
+            SecretBuf::new()
         } else {
-            k.to_vec()
-        }),
+            SecretBuf::from(k)
+        },
         fast,
         iv: iv.clone(),
         aad: aad.clone(),
         tag_len,
         decrypt,
-        data: Zeroizing::new(Vec::new()),
+        data: SecretBuf::new(),
     }))
 }
 

@@ -4,6 +4,7 @@
 
 use super::{CipherOp, SignOp, VerifyOp};
 use crate::error::{err, ErrorKind, Result};
+use crate::secret::SecretBuf;
 use digest::DynDigest;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -12,17 +13,14 @@ use zeroize::Zeroizing;
 /// seen (hash-and-sign mechanisms) or everything seen itself (raw mechanisms).
 pub enum Input {
     Hash(Box<dyn DynDigest + Send>),
-    Buffer {
-        data: Zeroizing<Vec<u8>>,
-        max: Option<usize>,
-    },
+    Buffer { data: SecretBuf, max: Option<usize> },
 }
 
 impl Input {
     /// Buffer the data; more than `max` bytes is DataLenRange, reported when it happens.
     pub fn buffer(max: Option<usize>) -> Input {
         Input::Buffer {
-            data: Zeroizing::new(Vec::new()),
+            data: SecretBuf::new(),
             max,
         }
     }
@@ -50,7 +48,7 @@ impl Input {
     pub fn take(&mut self) -> Zeroizing<Vec<u8>> {
         match self {
             Input::Hash(h) => Zeroizing::new(h.finalize_reset().into_vec()),
-            Input::Buffer { data, .. } => std::mem::take(data),
+            Input::Buffer { data, .. } => data.take(),
         }
     }
 }
@@ -199,7 +197,7 @@ type LenFn = Box<dyn Fn(usize) -> usize + Send>;
 /// A cipher that needs its whole input before it can output anything (RSA, AES key wrap,
 /// AES-GCM decryption): updates only buffer, `finish` runs the one-shot function.
 pub struct WholeInput {
-    data: Zeroizing<Vec<u8>>,
+    data: SecretBuf,
     out_len: LenFn,
     run: CipherFn,
 }
@@ -211,7 +209,7 @@ impl WholeInput {
         run: impl FnMut(&[u8]) -> Result<Zeroizing<Vec<u8>>> + Send + 'static,
     ) -> Self {
         WholeInput {
-            data: Zeroizing::new(Vec::new()),
+            data: SecretBuf::new(),
             out_len: Box::new(out_len),
             run: Box::new(run),
         }
@@ -230,7 +228,7 @@ impl CipherOp for WholeInput {
         (self.out_len)(self.data.len())
     }
     fn finish(&mut self) -> Result<Zeroizing<Vec<u8>>> {
-        let data = std::mem::take(&mut self.data);
+        let data = self.data.take();
         (self.run)(&data)
     }
     fn one_shot_len(&self, in_len: usize) -> usize {

@@ -206,7 +206,6 @@ impl Module {
 
     pub fn generate_random(&self, h: SessionHandle, out: &mut [u8]) -> Result<()> {
         self.session(h)?;
-        crate::rng::fill_bytes(out);
-        Ok(())
+        crate::rng::try_fill_bytes(out)
     }
 }

@@ -2,7 +2,8 @@
 //! from here. A thin front over the entropy bridge's DRBG service (`pqhsm-qrng`), configured
 //! from the `rng` table of PQHSM_CONF; never does device I/O on the caller's thread.
 //!
-//! Hot path: a ChaCha20 fill under a short lock. Reseeds (OS RNG always, plus a conditioned
+//! Hot path: a ChaCha20 fill under a short lock; large requests are expanded outside the
+//! lock from DRBG-drawn AES-256 keys (`bulk`, default build). Reseeds (OS RNG always, plus a conditioned
 //! device seed when one waits in the slot) happen after `reseed_bytes` or `reseed_seconds`,
 //! after `fork()`, and when the background thread has a fresh device seed.
 
@@ -12,6 +13,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
+
+#[cfg(feature = "aws-lc")]
+mod bulk;
 
 static SERVICE: OnceLock<Service> = OnceLock::new();
 
@@ -43,6 +47,14 @@ pub fn fill_bytes(buf: &mut [u8]) {
 
 /// [`fill_bytes`], with an OS RNG failure as [`ErrorKind::RandomNoRng`].
 pub fn try_fill_bytes(buf: &mut [u8]) -> crate::Result<()> {
+    #[cfg(feature = "aws-lc")]
+    if buf.len() >= bulk::MIN {
+        return bulk::fill(buf, drbg_fill);
+    }
+    drbg_fill(buf)
+}
+
+fn drbg_fill(buf: &mut [u8]) -> crate::Result<()> {
     service()
         .fill(buf)
         .map_err(|e| Error::new(ErrorKind::RandomNoRng, format!("no random numbers: {e}")))
@@ -108,5 +120,17 @@ mod tests {
         let y = CoreRng.next_u64();
         assert_ne!(x, y);
         assert!(status().drbg_reseeds >= 1);
+    }
+
+    #[test]
+    fn large_draws_differ_from_each_other_and_within() {
+        // Two MiB and a tail: two bulk keys and a short last chunk.
+        let n = (2 << 20) + 100;
+        let (mut a, mut b) = (vec![0u8; n], vec![0u8; n]);
+        try_fill_bytes(&mut a).unwrap();
+        try_fill_bytes(&mut b).unwrap();
+        assert_ne!(a, b);
+        assert_ne!(a[..1 << 20], a[1 << 20..2 << 20]);
+        assert!(a[2 << 20..].iter().any(|&x| x != 0));
     }
 }
