@@ -550,7 +550,7 @@ fn main() {
 
     rows.push(
         Row::new("C_GenerateRandom 32 B", Unit::Micros, "random-32")
-            .raw(raw::random(0).provider)
+            .raw(raw::random(32).provider)
             .target("p50 ≤ 1 µs, ≥ 2× SoftHSM2"),
     );
     random(&mut c, &mods, 32, "random-32");
@@ -560,7 +560,7 @@ fn main() {
             Unit::GbPerSec(MIB as u64),
             "random-1m",
         )
-        .raw(raw::random(0).provider)
+        .raw(raw::random(MIB).provider)
         .target("≥ 1 GB/s, ≥ 2× SoftHSM2"),
     );
     random(&mut c, &mods, MIB, "random-1m");

@@ -239,7 +239,13 @@ pub fn aes256_gcm_encrypt(msg: Vec<u8>) -> Raw {
 
 pub fn random(n: usize) -> Raw {
     let mut buf = vec![0u8; n];
-    raw("pqhsm DRBG (ChaCha20)", move || {
+    // The default build expands requests from 4 KiB on with AES (src/rng/bulk.rs).
+    let name = if cfg!(feature = "aws-lc") && n >= 4096 {
+        "pqhsm DRBG (ChaCha20, AES-256 keystream)"
+    } else {
+        "pqhsm DRBG (ChaCha20)"
+    };
+    raw(name, move || {
         pqhsm::rng::fill_bytes(black_box(&mut buf));
     })
 }

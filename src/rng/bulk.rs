@@ -9,9 +9,12 @@
 //! state update, which the per-chunk key from the DRBG already is. Smaller chunks cost a
 //! GCM key setup each: 64 KiB chunks ran at 8.6 GB/s, 1 MiB ones at 10.5.
 //!
-//! The keystream comes from AES-256-GCM sealing zeros: GCM's ciphertext is the CTR
-//! keystream (counter blocks J0+1, J0+2, ...) and AWS-LC's stitched VAES path is its
-//! fastest AES; the tag is discarded. One key, one nonce, one chunk: nothing repeats.
+//! The keystream comes from AES-256-GCM sealing the buffer in place: GCM's ciphertext is
+//! the buffer XOR the CTR keystream (counter blocks J0+1, J0+2, ...), and AWS-LC's stitched
+//! VAES path is its fastest AES; the tag is discarded. One key, one nonce, one chunk:
+//! nothing repeats. The buffer is not zeroed first (a tenth of the time at this speed):
+//! whatever it held is independent of a keystream drawn afterwards, so the XOR is as
+//! uniform as the keystream itself, and it reveals nothing of the old contents.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use zeroize::Zeroizing;
@@ -25,7 +28,8 @@ pub const MIN: usize = 4096;
 /// Bytes of keystream per key.
 const CHUNK: usize = 1 << 20;
 
-/// Fill `buf` with keystream, drawing one key per chunk with `draw`.
+/// Overwrite `buf` with random bytes: its contents XOR keystream, one key per chunk drawn
+/// with `draw`.
 pub fn fill(buf: &mut [u8], draw: fn(&mut [u8]) -> crate::Result<()>) -> crate::Result<()> {
     for chunk in buf.chunks_mut(CHUNK) {
         let mut key = Zeroizing::new([0u8; 32]);
@@ -33,7 +37,6 @@ pub fn fill(buf: &mut [u8], draw: fn(&mut [u8]) -> crate::Result<()>) -> crate::
         let sealer = UnboundKey::new(&AES_256_GCM, &key[..])
             .map(LessSafeKey::new)
             .map_err(|_| failed())?;
-        chunk.fill(0);
         let _tag = sealer
             .seal_in_place_separate_tag(Nonce::assume_unique_for_key([0; 12]), Aad::empty(), chunk)
             .map_err(|_| failed())?;
@@ -61,7 +64,7 @@ mod tests {
     }
 
     #[test]
-    fn each_chunk_is_the_aes_ctr_keystream_of_its_own_key() {
+    fn each_chunk_is_xored_with_the_aes_ctr_keystream_of_its_own_key() {
         let mut buf = vec![0xAAu8; CHUNK + 100];
         fill(&mut buf, counting).unwrap();
         for (i, chunk) in buf.chunks(CHUNK).enumerate() {
@@ -73,7 +76,8 @@ mod tests {
             let mut want = vec![0u8; chunk.len()];
             ctr::Ctr32BE::<aes::Aes256>::new(&[i as u8; 32].into(), &iv.into())
                 .apply_keystream(&mut want);
-            assert_eq!(chunk, &want[..], "chunk {i}");
+            let got: Vec<u8> = chunk.iter().map(|b| b ^ 0xAA).collect();
+            assert_eq!(got, want, "chunk {i}");
         }
     }
 
