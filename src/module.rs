@@ -44,6 +44,36 @@ pub type ObjectHandle = ck::CK_OBJECT_HANDLE;
 pub enum Output {
     Len(usize),
     Data(OutBytes),
+    /// This many bytes were written straight into the caller's buffer (`Dest::Buf`).
+    Written(usize),
+}
+
+/// Where a single-part cipher call's output goes.
+pub enum Dest<'a> {
+    /// Nowhere: a length query.
+    Query,
+    /// A buffer of this many bytes that the core must not write itself (it overlaps the
+    /// input): the output comes back as `Output::Data`.
+    Room(usize),
+    /// The caller's buffer, distinct from the input: operations that know their exact
+    /// output length write there directly (`Output::Written`), others answer with data.
+    Buf(&'a mut [u8]),
+}
+
+impl Dest<'_> {
+    /// The destination of the buffered calls: a length query, or room the core does not
+    /// write itself.
+    pub fn from_cap(cap: Option<usize>) -> Dest<'static> {
+        cap.map_or(Dest::Query, Dest::Room)
+    }
+    /// The room the caller offers, as the `cap` of the buffered calls.
+    pub fn cap(&self) -> Option<usize> {
+        match self {
+            Dest::Query => None,
+            Dest::Room(n) => Some(*n),
+            Dest::Buf(b) => Some(b.len()),
+        }
+    }
 }
 
 /// Output bytes. Secret ones (plaintext, unwrapped or derived values) zeroize when dropped;

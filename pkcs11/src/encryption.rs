@@ -2,7 +2,7 @@
 //! pointer checks plus one core call; buffering and length rules live in the core.
 
 use crate::ceremony::call;
-use crate::marshal::{bytes_to_bytes, final_bytes};
+use crate::marshal::{bytes_to_bytes, bytes_to_dest, final_bytes};
 use crate::mechanism::mechanism;
 use cryptoki_sys as ck;
 
@@ -29,12 +29,12 @@ pub extern "C" fn C_Encrypt(
     call("C_Encrypt", |m| {
         // SAFETY: input and output buffers as spec 5.8 describes them.
         unsafe {
-            bytes_to_bytes(
+            bytes_to_dest(
                 pData,
                 ulDataLen,
                 pEncryptedData,
                 pulEncryptedDataLen,
-                |d, cap| m.encrypt(hSession, d, cap),
+                |d, dest| m.encrypt_to(hSession, d, dest),
             )
         }
     })
@@ -101,12 +101,12 @@ pub extern "C" fn C_Decrypt(
     call("C_Decrypt", |m| {
         // SAFETY: input and output buffers as spec 5.9 describes them.
         unsafe {
-            bytes_to_bytes(
+            bytes_to_dest(
                 pEncryptedData,
                 ulEncryptedDataLen,
                 pData,
                 pulDataLen,
-                |d, cap| m.decrypt(hSession, d, cap),
+                |d, dest| m.decrypt_to(hSession, d, dest),
             )
         }
     })

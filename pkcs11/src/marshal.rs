@@ -4,7 +4,7 @@
 //! pointer it has not checked for NULL or a length it has not bounded.
 
 use cryptoki_sys as ck;
-use pqhsm::module::Output;
+use pqhsm::module::{Dest, Output};
 use pqhsm::{Error, ErrorKind, Result};
 use std::ptr;
 
@@ -177,6 +177,26 @@ impl OutBuf {
         self.cap
     }
 
+    /// Where the core may put output computed from `data`: this buffer itself when it
+    /// shares no byte with `data` (in-place callers exist), else only its size.
+    ///
+    /// # Safety
+    /// The returned buffer must be dropped before [`write`](Self::write), and no other
+    /// reference to the output buffer may be alive meanwhile.
+    pub(crate) unsafe fn dest<'a>(&self, data: &[u8]) -> Dest<'a> {
+        match self.cap {
+            None => Dest::Query,
+            Some(0) => Dest::Room(0),
+            Some(cap) if cap > isize::MAX as usize || overlaps(data, self.buf, cap) => {
+                Dest::Room(cap)
+            }
+            // SAFETY: `buf` is non-NULL (cap is Some) and valid for writes of `cap` bytes
+            // (OutBuf::new contract); it shares no byte with `data`, and this fn's
+            // contract keeps it unaliased for the slice's life.
+            Some(cap) => Dest::Buf(unsafe { std::slice::from_raw_parts_mut(self.buf, cap) }),
+        }
+    }
+
     /// Ask the core for the output with this buffer's room, and deliver its answer.
     pub(crate) fn fill(self, f: impl FnOnce(Option<usize>) -> Result<Output>) -> Result<()> {
         let answer = f(self.cap);
@@ -194,6 +214,13 @@ impl OutBuf {
                 ErrorKind::General,
                 "the token answered a length where output was expected",
             )),
+            Ok(Output::Written(n)) => match self.cap {
+                Some(cap) if n <= cap => self.set_len(n),
+                _ => Err(Error::new(
+                    ErrorKind::General,
+                    "the token reports more output than the buffer holds",
+                )),
+            },
             Ok(Output::Data(data)) => {
                 match self.cap {
                     Some(cap) if data.len() <= cap => {
@@ -243,6 +270,32 @@ pub(crate) unsafe fn bytes_to_bytes(
     out.fill(|cap| f(data, cap))
 }
 
+/// C_Encrypt and C_Decrypt: as [`bytes_to_bytes`], but the core gets the caller's output
+/// buffer itself when it does not overlap the input (in-place callers exist), so an
+/// operation that knows its output length writes there with no copy.
+///
+/// # Safety
+/// As [`bytes_to_bytes`].
+pub(crate) unsafe fn bytes_to_dest(
+    data: *const u8,
+    n: ck::CK_ULONG,
+    out: *mut u8,
+    out_len: *mut ck::CK_ULONG,
+    f: impl FnOnce(&[u8], Dest<'_>) -> Result<Output>,
+) -> Result<()> {
+    // SAFETY: forwarded contracts.
+    let (out, data) = unsafe { (OutBuf::new(out, out_len)?, bytes(data, n)?) };
+    // SAFETY: the destination dies inside `f`, before `write`.
+    let answer = f(data, unsafe { out.dest(data) });
+    out.write(answer)
+}
+
+/// Whether `data` and the `cap` bytes at `buf` share an address.
+fn overlaps(data: &[u8], buf: *mut u8, cap: usize) -> bool {
+    let (d0, b0) = (data.as_ptr() as usize, buf as usize);
+    d0 < b0.saturating_add(cap) && b0 < d0.saturating_add(data.len())
+}
+
 /// The shape of C_EncryptFinal, C_SignFinal, C_DigestFinal...: nothing in, bytes out.
 ///
 /// # Safety
@@ -278,6 +331,37 @@ mod tests {
         // SAFETY: the length is refused before any read.
         let e = unsafe { bytes(buf.as_ptr(), huge) }.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ArgumentsBad);
+    }
+
+    #[test]
+    fn the_core_gets_the_callers_buffer_only_apart_from_the_input() {
+        // Which destination the core sees: "query", "room" or "buf".
+        fn seen(data: *const u8, n: usize, out: *mut u8, cap: usize) -> &'static str {
+            let mut len = cap as ck::CK_ULONG;
+            let mut what = "";
+            // SAFETY: every pointer covers its length within one live array.
+            let _ = unsafe {
+                bytes_to_dest(data, n as ck::CK_ULONG, out, &mut len, |_, d| {
+                    what = match d {
+                        Dest::Query => "query",
+                        Dest::Room(_) => "room",
+                        Dest::Buf(_) => "buf",
+                    };
+                    Ok(Output::Len(0))
+                })
+            };
+            what
+        }
+        let mut a = [0u8; 64];
+        let p = a.as_mut_ptr();
+        assert_eq!(seen(p, 16, ptr::null_mut(), 16), "query");
+        // SAFETY: offsets stay inside `a`.
+        let (at16, at8) = unsafe { (p.add(16), p.add(8)) };
+        assert_eq!(seen(p, 16, at16, 32), "buf");
+        assert_eq!(seen(p, 16, p, 32), "room", "in place");
+        assert_eq!(seen(p, 16, at8, 32), "room", "overlapping");
+        assert_eq!(seen(at16, 16, p, 16), "buf", "just before the input");
+        assert_eq!(seen(at16, 16, p, 17), "room");
     }
 
     #[test]

@@ -43,9 +43,10 @@ pub extern "C" fn C_EncryptMessage(
                 OutBuf::new(pCiphertext, pulCiphertextLen)?,
             )
         };
-        let answer = m.encrypt_message(hSession, &mut p, aad, data, out.cap());
+        // SAFETY: the destination dies inside the call, before `write`.
+        let answer = m.encrypt_message_to(hSession, &mut p, aad, data, unsafe { out.dest(data) });
         // A length query produces no ciphertext and so no IV or tag to report.
-        let produced = matches!(answer, Ok(Output::Data(_)));
+        let produced = matches!(answer, Ok(Output::Data(_) | Output::Written(_)));
         out.write(answer)?;
         if produced {
             back.write_back(&p)?;
@@ -149,7 +150,9 @@ pub extern "C" fn C_DecryptMessage(
                 OutBuf::new(pPlaintext, pulPlaintextLen)?,
             )
         };
-        out.fill(|cap| m.decrypt_message(hSession, &p, aad, data, cap))
+        // SAFETY: the destination dies inside the call, before `write`.
+        let answer = m.decrypt_message_to(hSession, &p, aad, data, unsafe { out.dest(data) });
+        out.write(answer)
     })
 }
 

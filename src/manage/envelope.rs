@@ -13,9 +13,9 @@ use super::meta::KeyMeta;
 use super::Manager;
 use crate::attr::{Attr, Template};
 use crate::error::{Error, ErrorKind, Result};
-use crate::mech::aes::{gcm_open, gcm_seal};
 use crate::mech::params::{MechParam, Mechanism};
 use crate::mech::KeyMaterial;
+use crate::mech::{gcm_open, gcm_seal};
 use crate::module::{ObjectHandle, OutBytes, Output};
 use crate::object::vendor::Purpose;
 use base64ct::{Base64, Encoding};
@@ -134,14 +134,20 @@ fn collect(mut f: impl FnMut(Option<usize>) -> Result<Output>) -> Result<Zeroizi
     let n = match f(None)? {
         Output::Len(n) => n,
         Output::Data(d) => return Ok(secret_bytes(d)),
+        Output::Written(_) => return Err(no_bytes()),
     };
     match f(Some(n))? {
         Output::Data(d) => Ok(secret_bytes(d)),
-        Output::Len(_) => Err(Error::new(
-            ErrorKind::General,
-            "the module answered a length twice",
-        )),
+        Output::Len(_) | Output::Written(_) => Err(no_bytes()),
     }
+}
+
+/// Calls with a capacity only answer with a length or bytes.
+fn no_bytes() -> Error {
+    Error::new(
+        ErrorKind::General,
+        "the module answered without the bytes asked for",
+    )
 }
 
 /// A version of a key chosen for an operation.
@@ -451,7 +457,7 @@ impl Manager<'_> {
                 let mech = Mechanism::new(ck::CKM_ML_KEM);
                 let ct = match m.encapsulate_key(s, &mech, h, &tpl, None)?.0 {
                     Output::Len(n) => n,
-                    Output::Data(_) => 0,
+                    Output::Data(_) | Output::Written(_) => 0,
                 };
                 let (ct, shared) = m.encapsulate_key(s, &mech, h, &tpl, Some(ct))?;
                 let (Output::Data(ct), Some(shared)) = (ct, shared) else {

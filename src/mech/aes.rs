@@ -21,7 +21,7 @@ use ::aes::cipher::{
 use cryptoki_sys as ck;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 const BLOCK: usize = 16;
 
@@ -428,34 +428,39 @@ fn open_in_place(
     }
 }
 
-/// AES-GCM encryption: (ciphertext, tag of `tag_len` bytes).
-pub fn gcm_seal(
+/// AES-GCM encryption of `buf` in place, for the message-based API; returns the tag,
+/// `tag_len` bytes.
+pub fn gcm_seal_in(
     key: &KeyMaterial,
     iv: &[u8],
     aad: &[u8],
-    pt: &[u8],
+    buf: &mut [u8],
     tag_len: usize,
-) -> Result<(Vec<u8>, Vec<u8>)> {
+) -> Result<Vec<u8>> {
+    super::dispatch::check_gcm_key(key)?;
     let (k, fast) = gcm_key(key, iv)?;
     check_gcm(iv, tag_len)?;
-    let mut buf = pt.to_vec();
-    let tag = seal_in_place(k, fast.as_deref(), iv, aad, &mut buf)?;
-    Ok((buf, tag[..tag_len].to_vec()))
+    let tag = seal_in_place(k, fast.as_deref(), iv, aad, buf)?;
+    Ok(tag[..tag_len].to_vec())
 }
 
-/// AES-GCM decryption; nothing is returned unless the tag matches.
-pub fn gcm_open(
+/// AES-GCM decryption of `buf` in place; on a tag mismatch `buf` is wiped, so no
+/// unauthenticated plaintext is left behind.
+pub fn gcm_open_in(
     key: &KeyMaterial,
     iv: &[u8],
     aad: &[u8],
-    ct: &[u8],
+    buf: &mut [u8],
     tag: &[u8],
-) -> Result<Zeroizing<Vec<u8>>> {
+) -> Result<()> {
+    super::dispatch::check_gcm_key(key)?;
     let (k, fast) = gcm_key(key, iv)?;
     check_gcm(iv, tag.len())?;
-    let mut buf = Zeroizing::new(ct.to_vec());
-    open_in_place(k, fast.as_deref(), iv, aad, &mut buf, tag)?;
-    Ok(buf)
+    let opened = open_in_place(k, fast.as_deref(), iv, aad, buf, tag);
+    if opened.is_err() {
+        buf.zeroize();
+    }
+    opened
 }
 
 /// C_Encrypt/C_Decrypt with CKM_AES_GCM: the whole input is needed (decryption must not
@@ -528,6 +533,29 @@ impl CipherOp for GcmOp {
         } else {
             self.update(data)?;
             self.finish()
+        }
+    }
+    fn direct_len(&self, in_len: usize) -> Option<usize> {
+        let whole = self.data.is_empty() && (!self.decrypt || in_len >= self.tag_len);
+        whole.then(|| self.out_len(in_len))
+    }
+    fn one_shot_into(&mut self, data: &[u8], out: &mut [u8]) -> Result<()> {
+        let fast = self.fast.as_deref();
+        if self.decrypt {
+            let (ct, tag) = data.split_at(data.len() - self.tag_len);
+            out.copy_from_slice(ct);
+            let opened = open_in_place(&self.key, fast, &self.iv, &self.aad, out, tag);
+            if opened.is_err() {
+                // As gcm_open_in: no unauthenticated plaintext is left behind.
+                out.zeroize();
+            }
+            opened
+        } else {
+            let (body, tag_out) = out.split_at_mut(data.len());
+            body.copy_from_slice(data);
+            let tag = seal_in_place(&self.key, fast, &self.iv, &self.aad, body)?;
+            tag_out.copy_from_slice(&tag[..self.tag_len]);
+            Ok(())
         }
     }
 }

@@ -192,6 +192,8 @@ pub fn decapsulate(m: &Mechanism, private: &KeyMaterial, ct: &[u8]) -> Result<Ze
         .decapsulate(m, private, ct)
 }
 
+pub use aes::{gcm_open_in, gcm_seal_in};
+
 /// AES-GCM in one call, for the message-based API: (ciphertext, tag).
 pub fn gcm_seal(
     key: &KeyMaterial,
@@ -200,8 +202,9 @@ pub fn gcm_seal(
     pt: &[u8],
     tag_len: usize,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
-    check_gcm_key(key)?;
-    aes::gcm_seal(key, iv, aad, pt, tag_len)
+    let mut ct = pt.to_vec();
+    let tag = gcm_seal_in(key, iv, aad, &mut ct, tag_len)?;
+    Ok((ct, tag))
 }
 
 pub fn gcm_open(
@@ -211,11 +214,13 @@ pub fn gcm_open(
     ct: &[u8],
     tag: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
-    check_gcm_key(key)?;
-    aes::gcm_open(key, iv, aad, ct, tag)
+    let mut pt = Zeroizing::new(ct.to_vec());
+    gcm_open_in(key, iv, aad, &mut pt, tag)?;
+    Ok(pt)
 }
 
-fn check_gcm_key(key: &KeyMaterial) -> Result<()> {
+/// The message-based API's AES-GCM key check (the table's row for CKM_AES_GCM).
+pub(super) fn check_gcm_key(key: &KeyMaterial) -> Result<()> {
     let m = Mechanism::new(ck::CKM_AES_GCM);
     spec_for_key(&m, ck::CKF_MESSAGE_ENCRYPT, "encrypt messages", key).map(|_| ())
 }

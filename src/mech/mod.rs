@@ -85,6 +85,22 @@ pub trait CipherOp: Send {
     fn one_shot_len(&self, in_len: usize) -> usize {
         self.update_len(in_len) + self.final_len()
     }
+    /// The exact output length of a single-part call on `in_len` bytes, for operations
+    /// that can write it straight into the caller's buffer ([`one_shot_into`]); `None` for
+    /// the others (the default).
+    ///
+    /// [`one_shot_into`]: CipherOp::one_shot_into
+    fn direct_len(&self, _in_len: usize) -> Option<usize> {
+        None
+    }
+    /// A single-part call writing exactly `direct_len(data.len())` bytes into `out`; called
+    /// only when `direct_len` answered. On error `out` holds nothing of the result.
+    fn one_shot_into(&mut self, _data: &[u8], _out: &mut [u8]) -> Result<()> {
+        Err(crate::error::Error::new(
+            crate::error::ErrorKind::General,
+            "this operation cannot write into the caller's buffer",
+        ))
+    }
     /// A single-part call: `update` then `finish`, unless the operation can do better
     /// (work in its output buffer without buffering the input).
     fn one_shot(&mut self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {

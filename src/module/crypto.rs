@@ -3,7 +3,7 @@
 //! own session; the key material comes from the token's per-login cache.
 
 use super::keyuse::{mechanism_for, use_key, KeyUse, DECRYPT, ENCRYPT, SIGN, VERIFY};
-use super::{Module, ObjectHandle, Output, SessionHandle};
+use super::{Dest, Module, ObjectHandle, Output, SessionHandle};
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::mech::{self, params::Mechanism};
 use crate::session::ops::{
@@ -78,7 +78,13 @@ impl Module {
         self.start_cipher(h, m, key, true)
     }
     pub fn encrypt(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
-        self.cipher_call(h, true, false, |c| c.single(data, out_cap))
+        self.encrypt_to(h, data, Dest::from_cap(out_cap))
+    }
+    /// C_Encrypt with the caller's buffer at hand (see [`Cipher::single_to`]).
+    ///
+    /// [`Cipher::single_to`]: crate::session::ops::Cipher::single_to
+    pub fn encrypt_to(&self, h: SessionHandle, data: &[u8], dest: Dest<'_>) -> Result<Output> {
+        self.cipher_call(h, true, false, |c| c.single_to(data, dest))
     }
     pub fn encrypt_update(
         &self,
@@ -96,7 +102,11 @@ impl Module {
         self.start_cipher(h, m, key, false)
     }
     pub fn decrypt(&self, h: SessionHandle, data: &[u8], out_cap: Option<usize>) -> Result<Output> {
-        self.cipher_call(h, false, false, |c| c.single(data, out_cap))
+        self.decrypt_to(h, data, Dest::from_cap(out_cap))
+    }
+    /// C_Decrypt with the caller's buffer at hand (see [`Module::encrypt_to`]).
+    pub fn decrypt_to(&self, h: SessionHandle, data: &[u8], dest: Dest<'_>) -> Result<Output> {
+        self.cipher_call(h, false, false, |c| c.single_to(data, dest))
     }
     pub fn decrypt_update(
         &self,

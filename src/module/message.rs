@@ -3,7 +3,7 @@
 //! C_Message*Final or C_SessionCancel.
 
 use super::keyuse::{use_key, MESSAGE_DECRYPT, MESSAGE_ENCRYPT};
-use super::{Module, ObjectHandle, Output, SessionHandle};
+use super::{Dest, Module, ObjectHandle, Output, SessionHandle};
 use crate::error::{err, ErrorKind, Result};
 use crate::mech::params::{GcmMessageParams, MechParam, Mechanism};
 use crate::session::message::MessageOp;
@@ -98,7 +98,18 @@ impl Module {
         data: &[u8],
         out_cap: Option<usize>,
     ) -> Result<Output> {
-        let (out, ivt) = self.with_message(h, true, |op| op.one_shot(p, aad, data, out_cap))?;
+        self.encrypt_message_to(h, p, aad, data, Dest::from_cap(out_cap))
+    }
+    /// C_EncryptMessage with the caller's buffer at hand: the ciphertext is written there.
+    pub fn encrypt_message_to(
+        &self,
+        h: SessionHandle,
+        p: &mut GcmMessageParams,
+        aad: &[u8],
+        data: &[u8],
+        dest: Dest<'_>,
+    ) -> Result<Output> {
+        let (out, ivt) = self.with_message(h, true, |op| op.one_shot_to(p, aad, data, dest))?;
         p.iv = ivt.iv;
         p.tag = ivt.tag;
         Ok(out)
@@ -148,7 +159,18 @@ impl Module {
         data: &[u8],
         out_cap: Option<usize>,
     ) -> Result<Output> {
-        self.with_message(h, false, |op| op.one_shot(p, aad, data, out_cap))
+        self.decrypt_message_to(h, p, aad, data, Dest::from_cap(out_cap))
+    }
+    /// C_DecryptMessage with the caller's buffer at hand: the plaintext is written there.
+    pub fn decrypt_message_to(
+        &self,
+        h: SessionHandle,
+        p: &GcmMessageParams,
+        aad: &[u8],
+        data: &[u8],
+        dest: Dest<'_>,
+    ) -> Result<Output> {
+        self.with_message(h, false, |op| op.one_shot_to(p, aad, data, dest))
             .map(|(o, _)| o)
     }
     pub fn decrypt_message_begin(

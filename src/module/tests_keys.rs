@@ -28,7 +28,7 @@ fn gcm(iv: &[u8]) -> Mechanism {
 fn data(o: Output) -> Vec<u8> {
     match o {
         Output::Data(d) => d.to_vec(),
-        Output::Len(n) => panic!("expected bytes, got a length ({n})"),
+        Output::Len(n) | Output::Written(n) => panic!("expected bytes, got a length ({n})"),
     }
 }
 
@@ -174,6 +174,66 @@ fn generated_keys_are_local_sensitive_and_never_extractable() {
 }
 
 #[test]
+fn gcm_writes_straight_into_the_callers_buffer_with_the_same_answers() {
+    use crate::module::Dest;
+    let (m, _b) = ready();
+    let s = user_session(&m);
+    let k = aes(&m, s, vec![]);
+    let iv = [4u8; 12];
+    let msg = b"attack at dawn";
+    m.encrypt_init(s, &gcm(&iv), k).unwrap();
+    let want = data(m.encrypt(s, msg, Some(64)).unwrap());
+
+    // A length query computes nothing and is exact; a short buffer keeps the operation.
+    m.encrypt_init(s, &gcm(&iv), k).unwrap();
+    assert!(matches!(
+        m.encrypt_to(s, msg, Dest::Query).unwrap(),
+        Output::Len(30)
+    ));
+    let mut short = [0u8; 29];
+    let e = m.encrypt_to(s, msg, Dest::Buf(&mut short)).unwrap_err();
+    assert_eq!(e.needed(), Some(30));
+    let mut buf = [0xEEu8; 40];
+    assert!(matches!(
+        m.encrypt_to(s, msg, Dest::Buf(&mut buf)).unwrap(),
+        Output::Written(30)
+    ));
+    assert_eq!(&buf[..30], &want[..]);
+    assert_eq!(buf[30..], [0xEE; 10], "nothing written past the output");
+    assert_eq!(
+        kind(m.encrypt_to(s, msg, Dest::Buf(&mut buf))),
+        ErrorKind::OperationNotInitialized
+    );
+
+    // A buffer that overlaps the input (Room) takes the copying path, same bytes.
+    m.encrypt_init(s, &gcm(&iv), k).unwrap();
+    assert_eq!(data(m.encrypt_to(s, msg, Dest::Room(30)).unwrap()), want);
+
+    let mut plain = [0u8; 14];
+    m.decrypt_init(s, &gcm(&iv), k).unwrap();
+    assert!(matches!(
+        m.decrypt_to(s, &want, Dest::Buf(&mut plain)).unwrap(),
+        Output::Written(14)
+    ));
+    assert_eq!(&plain, msg);
+
+    // A bad tag: an error, the operation ends, and no plaintext is left in the buffer.
+    let mut bad = want.clone();
+    bad[0] ^= 1;
+    let mut plain = [0x55u8; 14];
+    m.decrypt_init(s, &gcm(&iv), k).unwrap();
+    assert_eq!(
+        kind(m.decrypt_to(s, &bad, Dest::Buf(&mut plain))),
+        ErrorKind::EncryptedDataInvalid
+    );
+    assert_eq!(plain, [0u8; 14]);
+    assert_eq!(
+        kind(m.decrypt_to(s, &want, Dest::Buf(&mut plain))),
+        ErrorKind::OperationNotInitialized
+    );
+}
+
+#[test]
 fn encrypt_decrypt_single_and_multi_part_with_the_output_convention() {
     let (m, _b) = ready();
     let s = user_session(&m);
@@ -186,7 +246,7 @@ fn encrypt_decrypt_single_and_multi_part_with_the_output_convention() {
     );
     let n = match m.encrypt(s, b"attack at dawn", None).unwrap() {
         Output::Len(n) => n,
-        Output::Data(_) => panic!("a length query returns a length"),
+        Output::Data(_) | Output::Written(_) => panic!("a length query returns a length"),
     };
     assert_eq!(n, 14 + 16);
     assert_eq!(
@@ -405,7 +465,7 @@ fn unextractable_keys_never_wrap_and_extractable_ones_round_trip() {
     assert!(flag(&m, s, free, ck::CKA_ALWAYS_SENSITIVE));
     let n = match m.wrap_key(s, &kw, wrapper, free, None).unwrap() {
         Output::Len(n) => n,
-        Output::Data(_) => panic!("length query"),
+        Output::Data(_) | Output::Written(_) => panic!("length query"),
     };
     assert_eq!(n, 40);
     assert_eq!(
@@ -616,6 +676,54 @@ fn msg_params(gen: ck::CK_GENERATOR_FUNCTION, iv: Vec<u8>) -> GcmMessageParams {
 }
 
 #[test]
+fn message_gcm_writes_into_the_callers_buffer() {
+    use crate::module::Dest;
+    let (m, _b) = ready();
+    let s = user_session(&m);
+    let k = aes(&m, s, vec![]);
+    m.message_encrypt_init(s, &mech(ck::CKM_AES_GCM), k)
+        .unwrap();
+    let mut p = msg_params(ck::CKG_GENERATE_COUNTER, vec![0xAA; 12]);
+    assert!(matches!(
+        m.encrypt_message_to(s, &mut p, b"aad", b"hello", Dest::Query)
+            .unwrap(),
+        Output::Len(5)
+    ));
+    let mut short = [0u8; 4];
+    let e = m
+        .encrypt_message_to(s, &mut p, b"aad", b"hello", Dest::Buf(&mut short))
+        .unwrap_err();
+    assert_eq!(e.needed(), Some(5));
+    let mut ct = [0u8; 8];
+    assert!(matches!(
+        m.encrypt_message_to(s, &mut p, b"aad", b"hello", Dest::Buf(&mut ct))
+            .unwrap(),
+        Output::Written(5)
+    ));
+    assert_eq!(&p.iv[4..], &[0; 8], "the first counter value, drawn once");
+    assert_eq!(ct[5..], [0; 3]);
+    m.message_encrypt_final(s).unwrap();
+
+    m.message_decrypt_init(s, &mech(ck::CKM_AES_GCM), k)
+        .unwrap();
+    let mut pt = [0u8; 5];
+    assert!(matches!(
+        m.decrypt_message_to(s, &p, b"aad", &ct[..5], Dest::Buf(&mut pt))
+            .unwrap(),
+        Output::Written(5)
+    ));
+    assert_eq!(&pt, b"hello");
+    let mut wrong = p.clone();
+    wrong.tag[0] ^= 1;
+    let mut pt = [0x55u8; 5];
+    assert_eq!(
+        kind(m.decrypt_message_to(s, &wrong, b"aad", &ct[..5], Dest::Buf(&mut pt))),
+        ErrorKind::EncryptedDataInvalid
+    );
+    assert_eq!(pt, [0; 5], "no unauthenticated plaintext is left");
+}
+
+#[test]
 fn message_based_gcm_with_generated_ivs() {
     let (m, _b) = ready();
     let s = user_session(&m);
@@ -632,16 +740,13 @@ fn message_based_gcm_with_generated_ivs() {
         .unwrap()
     {
         Output::Len(n) => n,
-        Output::Data(_) => panic!("length query"),
+        Output::Data(_) | Output::Written(_) => panic!("length query"),
     };
-    let iv_at_query = p1.iv.clone();
+    assert_eq!(n, 13);
+    assert_eq!(p1.iv, [0xAA; 12], "a length query draws no IV");
     let c1 = data(
         m.encrypt_message(s, &mut p1, b"aad", b"first message", Some(n))
             .unwrap(),
-    );
-    assert_eq!(
-        p1.iv, iv_at_query,
-        "the retry returns the IV of the computed message"
     );
     let mut p2 = msg_params(ck::CKG_GENERATE_COUNTER, vec![0xAA; 12]);
     let c2 = data(

@@ -4,10 +4,10 @@
 //! before the tag is checked, and encryption mirrors it.
 
 use super::ops::{deliver, Pending, Step};
-use crate::error::{err, ErrorKind, Result};
+use crate::error::{err, Error, ErrorKind, Result};
 use crate::mech::params::GcmMessageParams;
 use crate::mech::{self, KeyMaterial};
-use crate::module::{OutBytes, Output};
+use crate::module::{Dest, OutBytes, Output};
 use cryptoki_sys as ck;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -190,6 +190,52 @@ impl MessageOp {
         self.pending = pending;
         self.counter = counter;
         r
+    }
+
+    /// C_EncryptMessage / C_DecryptMessage into the caller's buffer: the output is exactly
+    /// as long as the input, so a length query computes nothing (and draws no IV), and the
+    /// real call seals or opens in that buffer with no copy of its own. A buffer that
+    /// overlaps the input, or output kept from an earlier call, takes [`one_shot`].
+    ///
+    /// [`one_shot`]: Self::one_shot
+    pub fn one_shot_to(
+        &mut self,
+        p: &GcmMessageParams,
+        aad: &[u8],
+        data: &[u8],
+        dest: Dest<'_>,
+    ) -> Result<(Output, IvTag)> {
+        if self.pending.is_some() || matches!(dest, Dest::Room(_)) {
+            return self.one_shot(p, aad, data, dest.cap());
+        }
+        self.no_message_in_progress()?;
+        let tag_len = tag_len(p)?;
+        let n = data.len();
+        let out = match dest {
+            Dest::Buf(b) if b.len() >= n => &mut b[..n],
+            Dest::Buf(_) => return Err(Error::buffer_too_small(n)),
+            _ => {
+                let unchanged = IvTag {
+                    iv: p.iv.clone(),
+                    tag: p.tag.clone(),
+                };
+                return Ok((Output::Len(n), unchanged));
+            }
+        };
+        out.copy_from_slice(data);
+        if self.encrypt {
+            // An IV drawn is spent, whatever happens next.
+            let iv = next_iv(p, &mut self.counter)?;
+            let tag = mech::gcm_seal_in(&self.key, &iv, aad, out, tag_len)?;
+            Ok((Output::Written(n), IvTag { iv, tag }))
+        } else {
+            mech::gcm_open_in(&self.key, &p.iv, aad, out, &p.tag)?;
+            let ivt = IvTag {
+                iv: p.iv.clone(),
+                tag: p.tag.clone(),
+            };
+            Ok((Output::Written(n), ivt))
+        }
     }
 
     /// C_EncryptMessageBegin / C_DecryptMessageBegin: returns the IV in use.

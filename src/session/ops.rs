@@ -5,7 +5,7 @@
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::mech::table::MechSpec;
 use crate::mech::{CipherOp, DigestOp, SignOp, VerifyOp};
-use crate::module::{ObjectHandle, OutBytes, Output};
+use crate::module::{Dest, ObjectHandle, OutBytes, Output};
 use std::collections::VecDeque;
 use zeroize::Zeroizing;
 
@@ -86,7 +86,7 @@ pub fn drive<T, R>(
 pub fn keeps_output(update: bool) -> impl Fn(&Result<Output>) -> bool {
     move |r| match r {
         Ok(Output::Len(_)) => true,
-        Ok(Output::Data(_)) => update,
+        Ok(Output::Data(_) | Output::Written(_)) => update,
         Err(e) => e.kind() == ErrorKind::BufferTooSmall,
     }
 }
@@ -139,6 +139,10 @@ fn classify(b: Zeroizing<Vec<u8>>, public: bool) -> OutBytes {
 }
 
 impl Outputs {
+    /// No output waits and no multi-part sequence began.
+    fn idle(&self) -> bool {
+        self.pending.is_none() && !self.multipart
+    }
     fn single(
         &mut self,
         cap: Option<usize>,
@@ -202,6 +206,25 @@ impl Cipher {
         let (op, public) = (&mut self.op, self.encrypting);
         self.out
             .single(cap, || op.one_shot(data).map(|b| classify(b, public)))
+    }
+    /// A single-part call that writes into the caller's buffer when the operation knows
+    /// its exact output length: a length query then computes nothing, and the output is
+    /// neither allocated nor copied. Otherwise (or with output already pending) as
+    /// [`single`](Self::single).
+    pub fn single_to(&mut self, data: &[u8], dest: Dest<'_>) -> Result<Output> {
+        let n = match self.op.direct_len(data.len()) {
+            Some(n) if self.out.idle() => n,
+            _ => return self.single(data, dest.cap()),
+        };
+        match dest {
+            Dest::Query => Ok(Output::Len(n)),
+            d if d.cap().is_some_and(|c| c < n) => Err(Error::buffer_too_small(n)),
+            Dest::Buf(b) => {
+                self.op.one_shot_into(data, &mut b[..n])?;
+                Ok(Output::Written(n))
+            }
+            room => self.single(data, room.cap()),
+        }
     }
     pub fn update(&mut self, data: &[u8], cap: Option<usize>) -> Result<Output> {
         let (op, public) = (&mut self.op, self.encrypting);
@@ -425,7 +448,7 @@ mod tests {
     fn data(o: Output) -> Vec<u8> {
         match o {
             Output::Data(d) => d.to_vec(),
-            Output::Len(n) => panic!("expected data, got length {n}"),
+            Output::Len(n) | Output::Written(n) => panic!("expected data, got length {n}"),
         }
     }
 

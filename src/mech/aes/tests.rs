@@ -4,7 +4,9 @@
 use super::*;
 use crate::mech::test_support::{one_shot, run_parts};
 use crate::mech::wycheproof_tests::{run, Case};
-use crate::mech::{decrypt_init, encrypt_init, sign_init, unwrap, verify_init, wrap, wrap_len};
+use crate::mech::{
+    decrypt_init, encrypt_init, gcm_open, gcm_seal, sign_init, unwrap, verify_init, wrap, wrap_len,
+};
 
 fn key(v: &[u8]) -> KeyMaterial {
     crate::mech::test_support::secret(ck::CKK_AES, v)
