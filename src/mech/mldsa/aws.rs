@@ -76,16 +76,21 @@ fn take_part(
     }
 }
 
-pub struct Sign {
+/// An ML-DSA signature or verification on aws-lc-rs: a one-part message goes to AWS-LC
+/// whole; a second part hands everything to the streaming (RustCrypto) operation.
+pub struct Parted<S: ?Sized> {
     key: std::sync::Arc<Key>,
     sig_len: usize,
     parts: Parts,
-    streaming: Box<dyn SignOp>,
+    streaming: Box<S>,
 }
 
-impl Sign {
-    pub fn new(key: std::sync::Arc<Key>, sig_len: usize, streaming: Box<dyn SignOp>) -> Sign {
-        Sign {
+pub type Sign = Parted<dyn SignOp>;
+pub type Verify = Parted<dyn VerifyOp>;
+
+impl<S: ?Sized> Parted<S> {
+    pub fn new(key: std::sync::Arc<Key>, sig_len: usize, streaming: Box<S>) -> Self {
+        Parted {
             key,
             sig_len,
             parts: Parts::None,
@@ -96,8 +101,7 @@ impl Sign {
 
 impl SignOp for Sign {
     fn update(&mut self, data: &[u8]) -> Result<()> {
-        let streaming = &mut self.streaming;
-        take_part(&mut self.parts, data, |d| streaming.update(d))
+        take_part(&mut self.parts, data, |d| self.streaming.update(d))
     }
     fn sig_len(&self) -> usize {
         self.sig_len
@@ -122,28 +126,9 @@ impl SignOp for Sign {
     }
 }
 
-pub struct Verify {
-    key: std::sync::Arc<Key>,
-    sig_len: usize,
-    parts: Parts,
-    streaming: Box<dyn VerifyOp>,
-}
-
-impl Verify {
-    pub fn new(key: std::sync::Arc<Key>, sig_len: usize, streaming: Box<dyn VerifyOp>) -> Verify {
-        Verify {
-            key,
-            sig_len,
-            parts: Parts::None,
-            streaming,
-        }
-    }
-}
-
 impl VerifyOp for Verify {
     fn update(&mut self, data: &[u8]) -> Result<()> {
-        let streaming = &mut self.streaming;
-        take_part(&mut self.parts, data, |d| streaming.update(d))
+        take_part(&mut self.parts, data, |d| self.streaming.update(d))
     }
     fn finish(&mut self, sig: &[u8]) -> Result<()> {
         let parts = std::mem::replace(&mut self.parts, Parts::Streaming);
