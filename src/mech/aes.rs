@@ -4,7 +4,7 @@
 
 use super::family::{unsupported, Family};
 use super::hmac::{generate_secret, mac_len};
-use super::keyed::Gcm;
+use super::keyed::{Gcm, Io};
 use super::ops::{MacSign, MacVerify, WholeInput};
 use super::params::{MechParam, Mechanism};
 use super::provider;
@@ -397,70 +397,63 @@ fn gcm_key<'a>(key: &'a KeyMaterial, iv: &[u8]) -> Result<(&'a [u8], Option<Arc<
     Ok((k, fast))
 }
 
-/// Encrypt `buf` in place; returns the full tag. The 96-bit IV takes the keyed cipher,
-/// other lengths the general construction.
-fn seal_in_place(
-    key: &[u8],
-    fast: Option<&Gcm>,
-    iv: &[u8],
-    aad: &[u8],
-    buf: &mut [u8],
-) -> Result<[u8; 16]> {
+/// Encrypt `io`; returns the full tag. The 96-bit IV takes the keyed cipher, other
+/// lengths the general construction (in place).
+fn seal(key: &[u8], fast: Option<&Gcm>, iv: &[u8], aad: &[u8], io: Io<'_>) -> Result<[u8; 16]> {
     match (fast, <&[u8; 12]>::try_from(iv)) {
-        (Some(g), Ok(iv)) => g.seal_in_place(iv, aad, buf),
-        _ => with_aes!(key, |C| gcm_general::<C>(key, iv, aad, buf, None)),
+        (Some(g), Ok(iv)) => g.seal(iv, aad, io),
+        _ => {
+            let buf = io.into_in_place();
+            with_aes!(key, |C| gcm_general::<C>(key, iv, aad, buf, None))
+        }
     }
 }
 
-/// Decrypt `buf` in place if the (possibly truncated) tag matches.
-fn open_in_place(
+/// Decrypt `io` if the (possibly truncated) tag matches; on a mismatch the output is
+/// wiped, so no unauthenticated plaintext is left behind.
+fn open(
     key: &[u8],
     fast: Option<&Gcm>,
     iv: &[u8],
     aad: &[u8],
-    buf: &mut [u8],
+    mut io: Io<'_>,
     tag: &[u8],
 ) -> Result<()> {
-    match (fast, <&[u8; 12]>::try_from(iv), <&[u8; 16]>::try_from(tag)) {
-        (Some(g), Ok(iv), Ok(tag)) => g.open_in_place(iv, aad, buf, tag),
-        _ => with_aes!(key, |C| gcm_general::<C>(key, iv, aad, buf, Some(tag))
-            .map(|_| ())),
+    let opened = match (fast, <&[u8; 12]>::try_from(iv), <&[u8; 16]>::try_from(tag)) {
+        (Some(g), Ok(iv), Ok(tag)) => g.open(iv, aad, io.reborrow(), tag),
+        _ => {
+            let buf = io.reborrow().into_in_place();
+            with_aes!(key, |C| gcm_general::<C>(key, iv, aad, buf, Some(tag))
+                .map(|_| ()))
+        }
+    };
+    if opened.is_err() {
+        io.out().zeroize();
     }
+    opened
 }
 
-/// AES-GCM encryption of `buf` in place, for the message-based API; returns the tag,
-/// `tag_len` bytes.
-pub fn gcm_seal_in(
+/// AES-GCM encryption for the message-based API; returns the tag, `tag_len` bytes.
+pub fn gcm_seal_io(
     key: &KeyMaterial,
     iv: &[u8],
     aad: &[u8],
-    buf: &mut [u8],
+    io: Io<'_>,
     tag_len: usize,
 ) -> Result<Vec<u8>> {
     super::dispatch::check_gcm_key(key)?;
     let (k, fast) = gcm_key(key, iv)?;
     check_gcm(iv, tag_len)?;
-    let tag = seal_in_place(k, fast.as_deref(), iv, aad, buf)?;
+    let tag = seal(k, fast.as_deref(), iv, aad, io)?;
     Ok(tag[..tag_len].to_vec())
 }
 
-/// AES-GCM decryption of `buf` in place; on a tag mismatch `buf` is wiped, so no
-/// unauthenticated plaintext is left behind.
-pub fn gcm_open_in(
-    key: &KeyMaterial,
-    iv: &[u8],
-    aad: &[u8],
-    buf: &mut [u8],
-    tag: &[u8],
-) -> Result<()> {
+/// AES-GCM decryption for the message-based API; on a tag mismatch the output is wiped.
+pub fn gcm_open_io(key: &KeyMaterial, iv: &[u8], aad: &[u8], io: Io<'_>, tag: &[u8]) -> Result<()> {
     super::dispatch::check_gcm_key(key)?;
     let (k, fast) = gcm_key(key, iv)?;
     check_gcm(iv, tag.len())?;
-    let opened = open_in_place(k, fast.as_deref(), iv, aad, buf, tag);
-    if opened.is_err() {
-        buf.zeroize();
-    }
-    opened
+    open(k, fast.as_deref(), iv, aad, io, tag)
 }
 
 /// C_Encrypt/C_Decrypt with CKM_AES_GCM: the whole input is needed (decryption must not
@@ -497,12 +490,19 @@ impl GcmOp {
             }
             let (ct, tag) = data.split_at(data.len() - self.tag_len);
             let mut out = Zeroizing::new(ct.to_vec());
-            open_in_place(&self.key, fast, &self.iv, &self.aad, &mut out, tag)?;
+            open(
+                &self.key,
+                fast,
+                &self.iv,
+                &self.aad,
+                Io::InPlace(&mut out),
+                tag,
+            )?;
             Ok(out)
         } else {
             let mut out = Zeroizing::new(Vec::with_capacity(data.len() + self.tag_len));
             out.extend_from_slice(data);
-            let tag = seal_in_place(&self.key, fast, &self.iv, &self.aad, &mut out)?;
+            let tag = seal(&self.key, fast, &self.iv, &self.aad, Io::InPlace(&mut out))?;
             out.extend_from_slice(&tag[..self.tag_len]);
             Ok(out)
         }
@@ -543,17 +543,17 @@ impl CipherOp for GcmOp {
         let fast = self.fast.as_deref();
         if self.decrypt {
             let (ct, tag) = data.split_at(data.len() - self.tag_len);
-            out.copy_from_slice(ct);
-            let opened = open_in_place(&self.key, fast, &self.iv, &self.aad, out, tag);
-            if opened.is_err() {
-                // As gcm_open_in: no unauthenticated plaintext is left behind.
-                out.zeroize();
-            }
-            opened
+            open(
+                &self.key,
+                fast,
+                &self.iv,
+                &self.aad,
+                Io::Apart(ct, out),
+                tag,
+            )
         } else {
             let (body, tag_out) = out.split_at_mut(data.len());
-            body.copy_from_slice(data);
-            let tag = seal_in_place(&self.key, fast, &self.iv, &self.aad, body)?;
+            let tag = seal(&self.key, fast, &self.iv, &self.aad, Io::Apart(data, body))?;
             tag_out.copy_from_slice(&tag[..self.tag_len]);
             Ok(())
         }

@@ -192,7 +192,8 @@ pub fn decapsulate(m: &Mechanism, private: &KeyMaterial, ct: &[u8]) -> Result<Ze
         .decapsulate(m, private, ct)
 }
 
-pub use aes::{gcm_open_in, gcm_seal_in};
+pub use super::keyed::Io;
+pub use aes::{gcm_open_io, gcm_seal_io};
 
 /// AES-GCM in one call, for the message-based API: (ciphertext, tag).
 pub fn gcm_seal(
@@ -203,7 +204,7 @@ pub fn gcm_seal(
     tag_len: usize,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
     let mut ct = pt.to_vec();
-    let tag = gcm_seal_in(key, iv, aad, &mut ct, tag_len)?;
+    let tag = gcm_seal_io(key, iv, aad, Io::InPlace(&mut ct), tag_len)?;
     Ok((ct, tag))
 }
 
@@ -215,7 +216,7 @@ pub fn gcm_open(
     tag: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
     let mut pt = Zeroizing::new(ct.to_vec());
-    gcm_open_in(key, iv, aad, &mut pt, tag)?;
+    gcm_open_io(key, iv, aad, Io::InPlace(&mut pt), tag)?;
     Ok(pt)
 }
 

@@ -7,6 +7,7 @@
 use super::provider::Provider;
 use crate::error::{Error, ErrorKind, Result};
 use aes_gcm::aead::consts::U12;
+use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::AeadInOut;
 use aes_gcm::KeyInit;
 use hmac::Hmac;
@@ -121,43 +122,98 @@ impl Gcm {
         Ok(Gcm::Aws(aead::LessSafeKey::new(key)))
     }
 
-    /// Encrypt `buf` in place; returns the full tag.
-    pub fn seal_in_place(&self, iv: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Result<[u8; 16]> {
+    /// Encrypt `io`; returns the full tag.
+    pub fn seal(&self, iv: &[u8; 12], aad: &[u8], io: Io<'_>) -> Result<[u8; 16]> {
         let too_long = || Error::new(ErrorKind::DataLenRange, "GCM input is too long");
         each_gcm!(self, g => g
-            .encrypt_inout_detached(&(*iv).into(), aad, buf.into())
+            .encrypt_inout_detached(&(*iv).into(), aad, io.inout()?)
             .map(Into::into)
             .map_err(|_| too_long()),
         aws k => {
             use aws_lc_rs::aead::{Aad, Nonce};
             super::provider::aws_lc_served();
-            let tag = k
-                .seal_in_place_separate_tag(Nonce::assume_unique_for_key(*iv), Aad::from(aad), buf)
-                .map_err(|_| too_long())?;
-            let mut out = [0u8; 16];
-            out.copy_from_slice(tag.as_ref());
-            Ok(out)
+            let nonce = Nonce::assume_unique_for_key(*iv);
+            let mut tag = [0u8; 16];
+            match io {
+                Io::InPlace(buf) => tag.copy_from_slice(
+                    k.seal_in_place_separate_tag(nonce, Aad::from(aad), buf)
+                        .map_err(|_| too_long())?
+                        .as_ref(),
+                ),
+                Io::Apart(input, out) => k
+                    .seal_out_of_place_scatter(nonce, Aad::from(aad), input, out, &[], &mut tag)
+                    .map_err(|_| too_long())?,
+            }
+            Ok(tag)
         })
     }
 
-    /// Decrypt `buf` in place if the full tag matches. On a mismatch `buf` holds nothing
-    /// the caller may use (callers drop it, zeroized).
-    pub fn open_in_place(
-        &self,
-        iv: &[u8; 12],
-        aad: &[u8],
-        buf: &mut [u8],
-        tag: &[u8; 16],
-    ) -> Result<()> {
+    /// Decrypt `io` if the full tag matches. On a mismatch the output holds nothing the
+    /// caller may use (callers wipe it).
+    pub fn open(&self, iv: &[u8; 12], aad: &[u8], io: Io<'_>, tag: &[u8; 16]) -> Result<()> {
         each_gcm!(self, g => g
-            .decrypt_inout_detached(&(*iv).into(), aad, buf.into(), &(*tag).into())
+            .decrypt_inout_detached(&(*iv).into(), aad, io.inout()?, &(*tag).into())
             .map_err(|_| gcm_mismatch()),
         aws k => {
             use aws_lc_rs::aead::{Aad, Nonce};
             super::provider::aws_lc_served();
-            k.open_in_place_separate_tag(Nonce::assume_unique_for_key(*iv), Aad::from(aad), tag, buf)
-                .map(|_| ())
-                .map_err(|_| gcm_mismatch())
+            let nonce = Nonce::assume_unique_for_key(*iv);
+            match io {
+                Io::InPlace(buf) => k
+                    .open_in_place_separate_tag(nonce, Aad::from(aad), tag, buf)
+                    .map(|_| ()),
+                Io::Apart(ct, out) => k.open_separate_gather(nonce, Aad::from(aad), ct, tag, out),
+            }
+            .map_err(|_| gcm_mismatch())
         })
+    }
+}
+
+/// Where a GCM seal or open reads and writes: one buffer in place, or an input and an
+/// output of the same length apart. The second spares a copy of the data when the output
+/// is the caller's own buffer.
+pub enum Io<'a> {
+    InPlace(&'a mut [u8]),
+    Apart(&'a [u8], &'a mut [u8]),
+}
+
+impl<'a> Io<'a> {
+    /// The buffer the result is written to.
+    pub fn out(&mut self) -> &mut [u8] {
+        match self {
+            Io::InPlace(buf) => buf,
+            Io::Apart(_, out) => out,
+        }
+    }
+
+    /// The same buffers for a shorter while, so the output can still be wiped afterwards.
+    pub fn reborrow(&mut self) -> Io<'_> {
+        match self {
+            Io::InPlace(buf) => Io::InPlace(buf),
+            Io::Apart(input, out) => Io::Apart(input, out),
+        }
+    }
+
+    /// The output holding a copy of the input, for code that only works in place.
+    pub fn into_in_place(self) -> &'a mut [u8] {
+        match self {
+            Io::InPlace(buf) => buf,
+            Io::Apart(input, out) => {
+                out.copy_from_slice(input);
+                out
+            }
+        }
+    }
+
+    fn inout(self) -> Result<InOutBuf<'a, 'a, u8>> {
+        match self {
+            Io::InPlace(buf) => Ok(buf.into()),
+            Io::Apart(input, out) => InOutBuf::new(input, out).map_err(|_| {
+                Error::new(
+                    ErrorKind::General,
+                    "GCM input and output buffers differ in length",
+                )
+            }),
+        }
     }
 }

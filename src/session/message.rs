@@ -6,7 +6,7 @@
 use super::ops::{deliver, Pending, Step};
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::mech::params::GcmMessageParams;
-use crate::mech::{self, KeyMaterial};
+use crate::mech::{self, Io, KeyMaterial};
 use crate::module::{Dest, OutBytes, Output};
 use cryptoki_sys as ck;
 use std::sync::Arc;
@@ -222,14 +222,13 @@ impl MessageOp {
                 return Ok((Output::Len(n), unchanged));
             }
         };
-        out.copy_from_slice(data);
         if self.encrypt {
             // An IV drawn is spent, whatever happens next.
             let iv = next_iv(p, &mut self.counter)?;
-            let tag = mech::gcm_seal_in(&self.key, &iv, aad, out, tag_len)?;
+            let tag = mech::gcm_seal_io(&self.key, &iv, aad, Io::Apart(data, out), tag_len)?;
             Ok((Output::Written(n), IvTag { iv, tag }))
         } else {
-            mech::gcm_open_in(&self.key, &p.iv, aad, out, &p.tag)?;
+            mech::gcm_open_io(&self.key, &p.iv, aad, Io::Apart(data, out), &p.tag)?;
             let ivt = IvTag {
                 iv: p.iv.clone(),
                 tag: p.tag.clone(),

@@ -340,3 +340,61 @@ fn wycheproof_aes_wrap() {
 fn wycheproof_aes_kwp() {
     key_wrap_file("aes_kwp_test.json", ck::CKM_AES_KEY_WRAP_KWP);
 }
+
+/// The GCM ciphers one key gets: the general construction (None) and each provider's
+/// keyed cipher built here.
+fn gcm_ciphers(k: &[u8]) -> Vec<Option<Arc<Gcm>>> {
+    let mut all = vec![None];
+    let keyed = crate::mech::keyed::Keyed::default();
+    all.push(Some(keyed.gcm(k, provider::Provider::RustCrypto).unwrap()));
+    #[cfg(feature = "aws-lc")]
+    all.push(Some(keyed.gcm(k, provider::Provider::AwsLc).unwrap()));
+    all
+}
+
+#[test]
+fn gcm_apart_gives_the_in_place_answers_and_wipes_on_a_bad_tag() {
+    let k = [0x42u8; 32];
+    let pt: Vec<u8> = (0..=200u8).collect();
+    for iv in [vec![1u8; 12], vec![2u8; 16]] {
+        let mut want = pt.clone();
+        let want_tag = seal(&k, None, &iv, b"aad", Io::InPlace(&mut want)).unwrap();
+        for fast in gcm_ciphers(&k) {
+            let fast = fast.as_deref();
+            let mut ct = vec![0u8; pt.len()];
+            let tag = seal(&k, fast, &iv, b"aad", Io::Apart(&pt, &mut ct)).unwrap();
+            assert_eq!(
+                (&ct, tag),
+                (&want, want_tag),
+                "seal apart, IV of {}",
+                iv.len()
+            );
+            for tag_len in [16, 12] {
+                let mut out = vec![0u8; ct.len()];
+                open(
+                    &k,
+                    fast,
+                    &iv,
+                    b"aad",
+                    Io::Apart(&ct, &mut out),
+                    &tag[..tag_len],
+                )
+                .unwrap();
+                assert_eq!(out, pt, "open apart, IV of {}, tag of {tag_len}", iv.len());
+                let mut bad = tag;
+                bad[0] ^= 1;
+                let mut out = vec![0x55u8; ct.len()];
+                let e = open(
+                    &k,
+                    fast,
+                    &iv,
+                    b"aad",
+                    Io::Apart(&ct, &mut out),
+                    &bad[..tag_len],
+                );
+                assert_eq!(e.unwrap_err().kind(), ErrorKind::EncryptedDataInvalid);
+                assert!(out.iter().all(|b| *b == 0), "a failed open leaves zeros");
+            }
+        }
+    }
+}
