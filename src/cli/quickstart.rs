@@ -103,7 +103,7 @@ pub fn run(a: QuickstartArgs) -> Result<(), CliError> {
     let random = session
         .generate_random_vec(16)
         .map_err(fail("C_GenerateRandom"))?;
-    println!("random   {} (C_GenerateRandom)", hex(&random));
+    println!("random   {} (C_GenerateRandom)", hex::encode(&random));
 
     session.logout().map_err(fail("C_Logout"))?;
     drop(session);
@@ -400,8 +400,4 @@ fn ml_kem_768(session: &Session) -> Result<(), CliError> {
             .map_err(fail("C_DestroyObject"))?;
     }
     Ok(())
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -242,8 +242,7 @@ fn sample(bytes: u64, out: Option<PathBuf>, hex: bool, stats: bool) -> Result<()
         let n = left.min(buf.len() as u64) as usize;
         crate::rng::try_fill_bytes(&mut buf[..n])?;
         let written = if hex {
-            let text: String = buf[..n].iter().map(|b| format!("{b:02x}")).collect();
-            sink.write_all(text.as_bytes())
+            sink.write_all(hex::encode(&buf[..n]).as_bytes())
         } else {
             sink.write_all(&buf[..n])
         };

@@ -180,10 +180,6 @@ pub struct Report {
     pub problems: Vec<String>,
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// Check every row: consecutive sequence numbers from 1, each chain value recomputed from
 /// the previous one, each MAC under the key from `mk`.
 pub fn verify_rows(mk: &MasterKey, rows: &[AuditRow]) -> Report {
@@ -218,7 +214,7 @@ pub fn verify_rows(mk: &MasterKey, rows: &[AuditRow]) -> Report {
     }
     Report {
         entries: rows.len(),
-        head: rows.last().map(|r| hex(&r.chain)),
+        head: rows.last().map(|r| hex::encode(&r.chain)),
         problems,
     }
 }

@@ -77,7 +77,7 @@ fn destroy(view: &KeyView, v: u32, key: &KeyMeta, now: Timestamp, plan: &mut Pla
     let public_key_sha256 = vv
         .object(cryptoki_sys::CKO_PUBLIC_KEY)
         .and_then(|o| super::export::spki_of(o).ok())
-        .map(|der| hex(&Sha256::digest(&der)));
+        .map(|der| hex::encode(Sha256::digest(&der)));
     let record = Tombstone {
         key: key.clone(),
         version: VersionMeta {
@@ -98,10 +98,6 @@ fn tombstone_object(t: &Tombstone) -> Result<NewObject> {
         public: Attrs::from_vec(t.template()),
         secret: Attrs::default(),
     })
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The version facts after moving `vv` to `state` at `now`.

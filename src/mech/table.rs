@@ -188,6 +188,23 @@ pub static MECHANISMS: &[MechSpec] = &[
 
 /// The row of `ty`. Every operation start asks (dispatch, key checks, provider choice), so
 /// the rows are indexed once rather than scanned each time.
+/// The functions (CKF_*) some mechanism offers for keys of `key_type`, folded from the
+/// table once.
+pub fn functions_for(key_type: ck::CK_KEY_TYPE) -> ck::CK_FLAGS {
+    static BY_KEY_TYPE: std::sync::OnceLock<crate::handle_map::HandleMap<ck::CK_FLAGS>> =
+        std::sync::OnceLock::new();
+    let by_type = BY_KEY_TYPE.get_or_init(|| {
+        let mut m = crate::handle_map::HandleMap::default();
+        for spec in MECHANISMS {
+            for t in spec.key_types {
+                *m.entry(*t).or_default() |= spec.flags;
+            }
+        }
+        m
+    });
+    by_type.get(&key_type).copied().unwrap_or(0)
+}
+
 pub fn lookup(ty: MechType) -> Option<&'static MechSpec> {
     static INDEX: std::sync::OnceLock<crate::handle_map::HandleMap<usize>> =
         std::sync::OnceLock::new();

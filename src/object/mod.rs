@@ -30,6 +30,18 @@ impl Attrs {
         v.dedup_by_key(|a| a.ty);
         Attrs(v)
     }
+    /// Attributes in the order they were set: a later one of a type replaces an earlier
+    /// one, as `set` would, with one sort instead of an insertion each.
+    pub fn from_ordered(mut v: Vec<Attr>) -> Self {
+        v.reverse();
+        Self::from_vec(v)
+    }
+    /// `set` each of `more`, in order.
+    pub fn set_all(&mut self, more: Vec<Attr>) {
+        let mut v = std::mem::take(&mut self.0);
+        v.extend(more);
+        *self = Self::from_ordered(v);
+    }
     pub fn get(&self, ty: AttrType) -> Option<&[u8]> {
         self.0
             .binary_search_by_key(&ty, |a| a.ty)

@@ -149,9 +149,7 @@ fn usage_default(kind: &Kind, ty: ck::CK_ATTRIBUTE_TYPE) -> bool {
     let Some(key_type) = kind.sub else {
         return false;
     };
-    table::MECHANISMS
-        .iter()
-        .any(|m| m.flags & function != 0 && m.key_types.contains(&key_type))
+    table::functions_for(key_type) & function != 0
 }
 
 fn check_one_way(rule: &AttrRule, old: bool, new: bool) -> Result<()> {
@@ -238,7 +236,7 @@ fn check_identity(kind: &Kind, t: &Template) -> Result<()> {
 /// Key material attributes are left to `mech` (they arrive through `Draft::finish_key`).
 pub fn check(kind: &'static Kind, op: Op, t: &Template, ctx: &Ctx) -> Result<Draft> {
     check_identity(kind, t)?;
-    let mut public = Attrs::default();
+    let mut given = Vec::with_capacity(t.0.len() + 2);
     for a in t.iter() {
         let rule = rule_for(kind, a)?;
         if rule.has(f::COMPUTED) {
@@ -262,18 +260,20 @@ pub fn check(kind: &'static Kind, op: Op, t: &Template, ctx: &Ctx) -> Result<Dra
             );
         }
         if !rule.has(f::KEY_PART) {
-            public.set(a.clone());
+            given.push(a.clone());
         }
     }
-    public.set(Attr::ulong(ck::CKA_CLASS, kind.class));
+    given.push(Attr::ulong(ck::CKA_CLASS, kind.class));
     if let Some(sub) = kind.sub {
         let ty = if kind.is_key() {
             ck::CKA_KEY_TYPE
         } else {
             ck::CKA_CERTIFICATE_TYPE
         };
-        public.set(Attr::ulong(ty, sub));
+        given.push(Attr::ulong(ty, sub));
     }
+    let mut public = Attrs::from_ordered(given);
+    let mut defaults = Vec::new();
     for rule in kind.rules() {
         if public.has(rule.ty) || rule.has(f::KEY_PART) || rule.has(f::COMPUTED) {
             continue;
@@ -284,7 +284,7 @@ pub fn check(kind: &'static Kind, op: Op, t: &Template, ctx: &Ctx) -> Result<Dra
                 format!("a {} needs {}", kind.name, attr_name(rule.ty)),
             );
         }
-        let value = match rule.dflt {
+        defaults.push(match rule.dflt {
             Dflt::None if rule.ty == ck::CKA_PRIVATE => Attr::bool(rule.ty, kind.private_default()),
             Dflt::None => continue,
             Dflt::False => Attr::bool(rule.ty, false),
@@ -292,9 +292,9 @@ pub fn check(kind: &'static Kind, op: Op, t: &Template, ctx: &Ctx) -> Result<Dra
             Dflt::Empty => Attr::new(rule.ty, Vec::new()),
             Dflt::Ulong(v) => Attr::ulong(rule.ty, v),
             Dflt::Usage => Attr::bool(rule.ty, usage_default(kind, rule.ty)),
-        };
-        public.set(value);
+        });
     }
+    public.set_all(defaults);
     check_policy(kind, &public, ctx.policy)?;
     for rule in kind.rules() {
         check_so_only(&rule, &public, ctx)?;
@@ -306,8 +306,7 @@ pub fn check(kind: &'static Kind, op: Op, t: &Template, ctx: &Ctx) -> Result<Dra
 fn unique_id() -> Attr {
     let mut raw = [0u8; 16];
     crate::rng::fill_bytes(&mut raw);
-    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    Attr::new(ck::CKA_UNIQUE_ID, hex.into_bytes())
+    Attr::new(ck::CKA_UNIQUE_ID, hex::encode(raw).into_bytes())
 }
 
 impl Draft {

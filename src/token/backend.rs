@@ -91,7 +91,7 @@ impl Backend for DirBackend {
             .map_err(|e| io_error("create", &self.tokens, e))?;
         let mut raw = [0u8; 8];
         crate::rng::fill_bytes(&mut raw);
-        let scratch = self.tokens.join(format!(".new-{}", hex(&raw)));
+        let scratch = self.tokens.join(format!(".new-{}", hex::encode(raw)));
         let serial = SqliteStore::open(&scratch, self.opts)?.serial()?;
         let target = self.tokens.join(&serial);
         std::fs::rename(&scratch, &target).map_err(|e| {
@@ -105,10 +105,6 @@ impl Backend for DirBackend {
         let dir = self.tokens.join(serial);
         std::fs::remove_dir_all(&dir).map_err(|e| io_error("remove", &dir, e))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Stores in memory, shared between clones: two modules built on clones of one
@@ -155,7 +151,7 @@ impl Backend for MemoryBackend {
     fn create(&self) -> Result<(String, Arc<dyn Store>)> {
         let mut raw = [0u8; 8];
         crate::rng::fill_bytes(&mut raw);
-        let serial = hex(&raw);
+        let serial = hex::encode(raw);
         let store = Arc::new(MemoryStore::new(&serial, self.max_pin_failures));
         self.lock().insert(serial.clone(), store.clone());
         Ok((serial, store))

@@ -8,6 +8,7 @@ use crate::handle_map::HandleMap;
 use crate::module::{ObjectHandle, SessionHandle};
 use crate::object::{Object, Origin};
 use cryptoki_sys as ck;
+use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
@@ -26,15 +27,30 @@ pub(super) struct Objects {
     by_session: HandleMap<Handles>,
 }
 
-fn add<K: Eq + Hash, S: BuildHasher>(map: &mut HashMap<K, Handles, S>, key: K, h: ObjectHandle) {
-    map.entry(key).or_default().insert(h);
+/// File `h` under `key`; the key is copied only when it is new to the map (most objects
+/// share their class and key type with others).
+fn add<K, Q, S>(map: &mut HashMap<K, Handles, S>, key: &Q, h: ObjectHandle)
+where
+    K: Eq + Hash + Borrow<Q>,
+    Q: Eq + Hash + ToOwned<Owned = K> + ?Sized,
+    S: BuildHasher,
+{
+    match map.get_mut(key) {
+        Some(set) => {
+            set.insert(h);
+        }
+        None => {
+            map.insert(key.to_owned(), Handles::from([h]));
+        }
+    }
 }
 
-fn drop_from<K: Eq + Hash, S: BuildHasher>(
-    map: &mut HashMap<K, Handles, S>,
-    key: &K,
-    h: ObjectHandle,
-) {
+fn drop_from<K, Q, S>(map: &mut HashMap<K, Handles, S>, key: &Q, h: ObjectHandle)
+where
+    K: Eq + Hash + Borrow<Q>,
+    Q: Eq + Hash + ?Sized,
+    S: BuildHasher,
+{
     if let Some(set) = map.get_mut(key) {
         set.remove(&h);
         if set.is_empty() {
@@ -57,11 +73,11 @@ impl Objects {
         self.remove(&h);
         for (ty, map) in BY_VALUE.iter().zip(self.by_value.iter_mut()) {
             if let Some(v) = o.get(*ty) {
-                add(map, v.to_vec(), h);
+                add(map, v, h);
             }
         }
         if let Origin::Session(owner) = o.origin {
-            add(&mut self.by_session, owner, h);
+            add(&mut self.by_session, &owner, h);
         }
         self.all.insert(h, o);
     }
@@ -70,7 +86,7 @@ impl Objects {
         let o = self.all.remove(h)?;
         for (ty, map) in BY_VALUE.iter().zip(self.by_value.iter_mut()) {
             if let Some(v) = o.get(*ty) {
-                drop_from(map, &v.to_vec(), *h);
+                drop_from(map, v, *h);
             }
         }
         if let Origin::Session(owner) = o.origin {
