@@ -186,8 +186,6 @@ pub static MECHANISMS: &[MechSpec] = &[
     row!(CKM_HASH_SLH_DSA_SHAKE256, &slhdsa::SlhDsa, SLH_DSA, SLH_DSA_MIN, SLH_DSA_MAX, SIGN_VERIFY, RC),
 ];
 
-/// The row of `ty`. Every operation start asks (dispatch, key checks, provider choice), so
-/// the rows are indexed once rather than scanned each time.
 /// The functions (CKF_*) some mechanism offers for keys of `key_type`, folded from the
 /// table once.
 pub fn functions_for(key_type: ck::CK_KEY_TYPE) -> ck::CK_FLAGS {
@@ -205,6 +203,8 @@ pub fn functions_for(key_type: ck::CK_KEY_TYPE) -> ck::CK_FLAGS {
     by_type.get(&key_type).copied().unwrap_or(0)
 }
 
+/// The row of `ty`. Every operation start asks (dispatch, key checks, provider choice), so
+/// the rows are indexed once rather than scanned each time.
 pub fn lookup(ty: MechType) -> Option<&'static MechSpec> {
     static INDEX: std::sync::OnceLock<crate::handle_map::HandleMap<usize>> =
         std::sync::OnceLock::new();
