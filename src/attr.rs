@@ -4,7 +4,7 @@
 
 use crate::error::{err, ErrorKind, Result};
 use cryptoki_sys as ck;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 pub type AttrType = ck::CK_ATTRIBUTE_TYPE;
 
@@ -12,21 +12,103 @@ pub type AttrType = ck::CK_ATTRIBUTE_TYPE;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Attr {
     pub ty: AttrType,
-    pub value: Zeroizing<Vec<u8>>,
+    pub value: Value,
 }
 
 impl Attr {
     pub fn new(ty: AttrType, value: impl Into<Vec<u8>>) -> Self {
         Attr {
             ty,
-            value: Zeroizing::new(value.into()),
+            value: Value::from(Zeroizing::new(value.into())),
         }
     }
     pub fn bool(ty: AttrType, v: bool) -> Self {
-        Attr::new(ty, encode_bool(v))
+        Attr {
+            ty,
+            value: Value::inline(&[if v { ck::CK_TRUE } else { ck::CK_FALSE }]),
+        }
     }
     pub fn ulong(ty: AttrType, v: ck::CK_ULONG) -> Self {
-        Attr::new(ty, encode_ulong(v))
+        Attr {
+            ty,
+            value: Value::inline(&v.to_ne_bytes()),
+        }
+    }
+}
+
+/// Values up to this many bytes live inside the attribute: every CK_BBOOL, CK_ULONG and
+/// CK_DATE, and most ids. An object has twenty to forty attributes, and a heap block
+/// each was the largest cost of making one (C_DecapsulateKey's new key, for one).
+const INLINE: usize = 22;
+
+/// An attribute's bytes, wiped when dropped wherever they are kept.
+#[derive(Clone)]
+pub struct Value(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Zeroizing<Vec<u8>>),
+}
+
+impl Value {
+    fn inline(v: &[u8]) -> Self {
+        debug_assert!(v.len() <= INLINE);
+        let mut bytes = [0u8; INLINE];
+        bytes[..v.len()].copy_from_slice(v);
+        Value(Repr::Inline {
+            len: v.len() as u8,
+            bytes,
+        })
+    }
+    pub fn as_slice(&self) -> &[u8] {
+        self
+    }
+}
+
+impl From<Zeroizing<Vec<u8>>> for Value {
+    /// Short values move inline (the vector is wiped as it drops); long ones stay put.
+    fn from(v: Zeroizing<Vec<u8>>) -> Self {
+        if v.len() <= INLINE {
+            Value::inline(&v)
+        } else {
+            Value(Repr::Heap(v))
+        }
+    }
+}
+
+impl std::ops::Deref for Value {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Heap(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Value {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match &mut self.0 {
+            Repr::Inline { len, bytes } => &mut bytes[..usize::from(*len)],
+            Repr::Heap(v) => v,
+        }
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+impl Eq for Value {}
+
+impl Drop for Value {
+    fn drop(&mut self) {
+        // The heap form wipes itself (Zeroizing); the inline bytes are wiped here.
+        if let Repr::Inline { bytes, .. } = &mut self.0 {
+            bytes.zeroize();
+        }
     }
 }
 
@@ -134,6 +216,32 @@ mod tests {
             crate::object::schema::CKA_PQHSM_BASE | 0xFFFF
         ));
         assert!(!is_array_attribute(ck::CKA_LABEL));
+    }
+
+    #[test]
+    fn values_read_back_whether_kept_inline_or_on_the_heap() {
+        for len in [0, 1, 8, INLINE, INLINE + 1, 300] {
+            let bytes: Vec<u8> = (0..len).map(|i| i as u8 ^ 0x5a).collect();
+            let mut a = Attr::new(ck::CKA_ID, bytes.clone());
+            assert_eq!(a.value.as_slice(), &bytes[..], "{len} bytes");
+            assert!(matches!(a.value.0, Repr::Inline { .. }) == (len <= INLINE));
+            let copy = a.clone();
+            assert_eq!(copy, a);
+            if len > 0 {
+                a.value[0] ^= 1;
+                assert_ne!(copy, a, "{len} bytes: the change went to the value itself");
+            }
+        }
+        assert_eq!(
+            Attr::bool(ck::CKA_TOKEN, true).value.as_slice(),
+            encode_bool(true)
+        );
+        assert_eq!(
+            Attr::ulong(ck::CKA_CLASS, ck::CKO_SECRET_KEY)
+                .value
+                .as_slice(),
+            encode_ulong(ck::CKO_SECRET_KEY)
+        );
     }
 
     #[test]

@@ -71,7 +71,7 @@ fn with_value(t: &Template, value: Zeroizing<Vec<u8>>) -> Result<Template> {
         .collect();
     attrs.push(Attr {
         ty: ck::CKA_VALUE,
-        value,
+        value: value.into(),
     });
     Template::new(attrs)
 }

@@ -36,12 +36,6 @@ impl Attrs {
         v.reverse();
         Self::from_vec(v)
     }
-    /// `set` each of `more`, in order.
-    pub fn set_all(&mut self, more: Vec<Attr>) {
-        let mut v = std::mem::take(&mut self.0);
-        v.extend(more);
-        *self = Self::from_ordered(v);
-    }
     pub fn get(&self, ty: AttrType) -> Option<&[u8]> {
         self.0
             .binary_search_by_key(&ty, |a| a.ty)

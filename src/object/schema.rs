@@ -395,6 +395,11 @@ static KINDS: &[Kind] = &[
 ];
 
 /// The kind for a class and (for keys) key type / (for certificates) certificate type.
+/// Every kind of object the token holds.
+pub fn kinds() -> impl Iterator<Item = &'static Kind> {
+    KINDS.iter()
+}
+
 pub fn kind(class: ck::CK_OBJECT_CLASS, sub: Option<ck::CK_ULONG>) -> Result<&'static Kind> {
     let narrowed = matches!(
         class,

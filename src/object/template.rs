@@ -2,7 +2,7 @@
 //! (create, generate, unwrap/derive), copying one, and changing attributes. The token
 //! policy (non-exportable keys) is enforced here and nowhere else.
 
-use super::schema::{attr_name, f, AttrRule, Dflt, Kind, ValType};
+use super::schema::{self, attr_name, f, AttrRule, Dflt, Kind, ValType};
 use super::{vendor, Attrs, Object};
 use crate::attr::{decode_bool, decode_ulong, Attr, Template};
 use crate::config::Policy;
@@ -10,6 +10,7 @@ use crate::error::{err, ErrorKind, Result};
 use crate::mech::params::MechType;
 use crate::mech::{table, KeyAttrs};
 use cryptoki_sys as ck;
+use std::sync::OnceLock;
 
 /// The function creating an object: decides which attributes a template may carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -272,34 +273,58 @@ pub fn check(kind: &'static Kind, op: Op, t: &Template, ctx: &Ctx) -> Result<Dra
         };
         given.push(Attr::ulong(ty, sub));
     }
-    let mut public = Attrs::from_ordered(given);
-    let mut defaults = Vec::new();
-    for rule in kind.rules() {
-        if public.has(rule.ty) || rule.has(f::KEY_PART) || rule.has(f::COMPUTED) {
-            continue;
-        }
-        if op == Op::Create && rule.has(f::REQ_CREATE) {
+    if op == Op::Create {
+        let needed =
+            |r: &AttrRule| r.has(f::REQ_CREATE) && !r.has(f::KEY_PART) && !r.has(f::COMPUTED);
+        if let Some(missing) = kind
+            .rules()
+            .find(|r| needed(r) && !given.iter().any(|a| a.ty == r.ty))
+        {
             return err(
                 ErrorKind::TemplateIncomplete,
-                format!("a {} needs {}", kind.name, attr_name(rule.ty)),
+                format!("a {} needs {}", kind.name, attr_name(missing.ty)),
             );
         }
-        defaults.push(match rule.dflt {
-            Dflt::None if rule.ty == ck::CKA_PRIVATE => Attr::bool(rule.ty, kind.private_default()),
-            Dflt::None => continue,
-            Dflt::False => Attr::bool(rule.ty, false),
-            Dflt::True => Attr::bool(rule.ty, true),
-            Dflt::Empty => Attr::new(rule.ty, Vec::new()),
-            Dflt::Ulong(v) => Attr::ulong(rule.ty, v),
-            Dflt::Usage => Attr::bool(rule.ty, usage_default(kind, rule.ty)),
-        });
     }
-    public.set_all(defaults);
+    // A handful of given attributes into some thirty defaults: an insertion each is
+    // cheaper than sorting them all again.
+    let mut public = defaults(kind);
+    for a in given {
+        public.set(a);
+    }
     check_policy(kind, &public, ctx.policy)?;
     for rule in kind.rules() {
         check_so_only(&rule, &public, ctx)?;
     }
     Ok(Draft { kind, public })
+}
+
+/// What an object of `kind` holds where its template is silent. The same for every object
+/// of the kind, so made once per kind: a copy is one allocation, as the values are inline.
+fn defaults(kind: &'static Kind) -> Attrs {
+    static MADE: OnceLock<Vec<(&'static Kind, Attrs)>> = OnceLock::new();
+    MADE.get_or_init(|| schema::kinds().map(|k| (k, made_defaults(k))).collect())
+        .iter()
+        .find(|(k, _)| std::ptr::eq(*k, kind))
+        .map_or_else(|| made_defaults(kind), |(_, d)| d.clone())
+}
+
+fn made_defaults(kind: &Kind) -> Attrs {
+    let defaults = kind.rules().filter_map(|rule| {
+        if rule.has(f::KEY_PART) || rule.has(f::COMPUTED) {
+            return None;
+        }
+        Some(match rule.dflt {
+            Dflt::None if rule.ty == ck::CKA_PRIVATE => Attr::bool(rule.ty, kind.private_default()),
+            Dflt::None => return None,
+            Dflt::False => Attr::bool(rule.ty, false),
+            Dflt::True => Attr::bool(rule.ty, true),
+            Dflt::Empty => Attr::new(rule.ty, Vec::new()),
+            Dflt::Ulong(v) => Attr::ulong(rule.ty, v),
+            Dflt::Usage => Attr::bool(rule.ty, usage_default(kind, rule.ty)),
+        })
+    });
+    Attrs::from_ordered(defaults.collect())
 }
 
 /// A random CKA_UNIQUE_ID: 128 bits as 32 hex characters.
