@@ -22,6 +22,8 @@ impl Attr {
             value: Value::from(Zeroizing::new(value.into())),
         }
     }
+    // bool and ulong: values the token writes itself (defaults, class, key type), never
+    // key material, so they may live inline (see `Value`).
     pub fn bool(ty: AttrType, v: bool) -> Self {
         Attr {
             ty,
@@ -36,12 +38,15 @@ impl Attr {
     }
 }
 
-/// Values up to this many bytes live inside the attribute: every CK_BBOOL, CK_ULONG and
-/// CK_DATE, and most ids. An object has twenty to forty attributes, and a heap block
-/// each was the largest cost of making one (C_DecapsulateKey's new key, for one).
-const INLINE: usize = 22;
+/// Room for a CK_ULONG.
+const INLINE: usize = std::mem::size_of::<ck::CK_ULONG>();
 
-/// An attribute's bytes, wiped when dropped wherever they are kept.
+/// An attribute's bytes, wiped when dropped. The CK_BBOOL and CK_ULONG values the token
+/// writes itself are kept inline: an object has twenty to forty attributes, mostly those,
+/// and a heap block each was the largest cost of making one (C_DecapsulateKey's new key,
+/// for one). Everything else, any value a template or a mechanism gives, key material
+/// above all, stays in a zeroizing heap block: it never moves as attributes are sorted,
+/// inserted or copied, so no stale copy of a secret is left in memory freed or reused.
 #[derive(Clone)]
 pub struct Value(Repr);
 
@@ -67,13 +72,8 @@ impl Value {
 }
 
 impl From<Zeroizing<Vec<u8>>> for Value {
-    /// Short values move inline (the vector is wiped as it drops); long ones stay put.
     fn from(v: Zeroizing<Vec<u8>>) -> Self {
-        if v.len() <= INLINE {
-            Value::inline(&v)
-        } else {
-            Value(Repr::Heap(v))
-        }
+        Value(Repr::Heap(v))
     }
 }
 
@@ -220,28 +220,37 @@ mod tests {
 
     #[test]
     fn values_read_back_whether_kept_inline_or_on_the_heap() {
-        for len in [0, 1, 8, INLINE, INLINE + 1, 300] {
+        let mut all = Vec::new();
+        for len in [0, 1, 8, 9, 300] {
             let bytes: Vec<u8> = (0..len).map(|i| i as u8 ^ 0x5a).collect();
-            let mut a = Attr::new(ck::CKA_ID, bytes.clone());
+            let a = Attr::new(ck::CKA_VALUE, bytes.clone());
             assert_eq!(a.value.as_slice(), &bytes[..], "{len} bytes");
-            assert!(matches!(a.value.0, Repr::Inline { .. }) == (len <= INLINE));
+            assert!(
+                matches!(a.value.0, Repr::Heap(_)),
+                "{len} bytes: a given value may be a key; it stays on the heap"
+            );
+            all.push(a);
+        }
+        let own = [
+            (Attr::bool(ck::CKA_TOKEN, true), encode_bool(true)),
+            (
+                Attr::ulong(ck::CKA_CLASS, ck::CKO_SECRET_KEY),
+                encode_ulong(ck::CKO_SECRET_KEY),
+            ),
+        ];
+        for (a, want) in own {
+            assert!(matches!(a.value.0, Repr::Inline { .. }));
+            assert_eq!(a.value.as_slice(), want);
+            all.push(a);
+        }
+        for a in &mut all {
             let copy = a.clone();
-            assert_eq!(copy, a);
-            if len > 0 {
+            assert_eq!(&copy, a);
+            if !a.value.is_empty() {
                 a.value[0] ^= 1;
-                assert_ne!(copy, a, "{len} bytes: the change went to the value itself");
+                assert_ne!(&copy, a, "the change went to the value itself");
             }
         }
-        assert_eq!(
-            Attr::bool(ck::CKA_TOKEN, true).value.as_slice(),
-            encode_bool(true)
-        );
-        assert_eq!(
-            Attr::ulong(ck::CKA_CLASS, ck::CKO_SECRET_KEY)
-                .value
-                .as_slice(),
-            encode_ulong(ck::CKO_SECRET_KEY)
-        );
     }
 
     #[test]
