@@ -27,7 +27,7 @@ impl Attr {
     pub fn bool(ty: AttrType, v: bool) -> Self {
         Attr {
             ty,
-            value: Value::inline(&[if v { ck::CK_TRUE } else { ck::CK_FALSE }]),
+            value: Value::inline(&[bool_byte(v)]),
         }
     }
     pub fn ulong(ty: AttrType, v: ck::CK_ULONG) -> Self {
@@ -155,8 +155,16 @@ impl Template {
     }
 }
 
+fn bool_byte(v: bool) -> u8 {
+    if v {
+        ck::CK_TRUE
+    } else {
+        ck::CK_FALSE
+    }
+}
+
 pub fn encode_bool(v: bool) -> Vec<u8> {
-    vec![if v { ck::CK_TRUE } else { ck::CK_FALSE }]
+    vec![bool_byte(v)]
 }
 
 pub fn encode_ulong(v: ck::CK_ULONG) -> Vec<u8> {

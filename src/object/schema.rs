@@ -394,12 +394,12 @@ static KINDS: &[Kind] = &[
     key_kind!(secret "SHA3-512 HMAC key", ck::CKK_SHA3_512_HMAC),
 ];
 
-/// The kind for a class and (for keys) key type / (for certificates) certificate type.
 /// Every kind of object the token holds.
 pub fn kinds() -> impl Iterator<Item = &'static Kind> {
     KINDS.iter()
 }
 
+/// The kind for a class and (for keys) key type / (for certificates) certificate type.
 pub fn kind(class: ck::CK_OBJECT_CLASS, sub: Option<ck::CK_ULONG>) -> Result<&'static Kind> {
     let narrowed = matches!(
         class,
