@@ -189,6 +189,9 @@ fn active_version(token: &Token, name: &str) -> Option<u32> {
 /// refusal is ErrorKind::KeyLifecycle (CKR_KEY_FUNCTION_NOT_PERMITTED), logged, and
 /// audited when a user is logged in.
 pub(crate) fn check_use(token: &Token, obj: &Object, issues: bool, what: &str) -> Result<()> {
+    if !obj.is_managed() {
+        return Ok(());
+    }
     let Some(read) = meta::read(obj.public()) else {
         return Ok(());
     };

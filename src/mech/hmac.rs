@@ -92,7 +92,7 @@ pub(crate) fn generate_secret(
     super::keys::check_secret_len(key_type, len as usize)?;
     let mut v = Zeroizing::new(vec![0u8; len as usize]);
     crate::rng::fill_bytes(&mut v);
-    Ok((key_type, secret_attrs(&v)))
+    Ok((key_type, secret_attrs(v)))
 }
 
 impl Family for Hmac {

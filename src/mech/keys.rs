@@ -166,7 +166,7 @@ pub fn check_import(
                     );
                 }
             }
-            Ok(secret_attrs(value))
+            Ok(secret_attrs(Zeroizing::new(value.to_vec())))
         }
         (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_RSA) => rsa::check_import(class, t),
         (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_EC) => ec::check_import(class, t),
@@ -268,11 +268,28 @@ pub(crate) fn check_secret_len(key_type: ck::CK_KEY_TYPE, len: usize) -> Result<
 }
 
 /// CKA_VALUE sealed, CKA_VALUE_LEN in the clear.
-pub(crate) fn secret_attrs(value: &[u8]) -> KeyAttrs {
+pub(crate) fn secret_attrs(value: Zeroizing<Vec<u8>>) -> KeyAttrs {
     KeyAttrs {
         public: vec![Attr::ulong(ck::CKA_VALUE_LEN, value.len() as ck::CK_ULONG)],
-        secret: vec![Attr::new(ck::CKA_VALUE, value.to_vec())],
+        secret: vec![Attr {
+            ty: ck::CKA_VALUE,
+            value: value.into(),
+        }],
     }
+}
+
+/// A secret key of `key_type` whose value an operation made (C_DeriveKey,
+/// C_DecapsulateKey, ...): `check_import` of a template holding just that value, without
+/// building one.
+pub(crate) fn secret_from_output(
+    key_type: ck::CK_KEY_TYPE,
+    value: Zeroizing<Vec<u8>>,
+) -> Result<KeyAttrs> {
+    if !is_secret_type(key_type) {
+        return unknown_key(ck::CKO_SECRET_KEY, key_type);
+    }
+    check_secret_len(key_type, value.len())?;
+    Ok(secret_attrs(value))
 }
 
 /// An attribute the key cannot do without.

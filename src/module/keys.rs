@@ -5,7 +5,7 @@
 use super::keyuse::{mechanism_for, use_key, DECAPSULATE, DERIVE, ENCAPSULATE, UNWRAP, WRAP};
 use super::objects::{key_size_as, kind_of_template};
 use super::{Module, ObjectHandle, OutBytes, Output, SessionHandle};
-use crate::attr::{Attr, Template};
+use crate::attr::Template;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::mech::params::{HkdfSalt, MechParam, Mechanism};
 use crate::mech::{self, keys, KeyAttrs, KeyMaterial};
@@ -61,21 +61,6 @@ fn fit_value_len(t: &Template, mut secret: Zeroizing<Vec<u8>>) -> Result<Zeroizi
     Ok(secret)
 }
 
-/// `t` with CKA_VALUE = `value` (and without CKA_VALUE_LEN, which the key import derives),
-/// for `keys::check_import` of a key made from operation output.
-fn with_value(t: &Template, value: Zeroizing<Vec<u8>>) -> Result<Template> {
-    let mut attrs: Vec<Attr> = t
-        .iter()
-        .filter(|a| a.ty != ck::CKA_VALUE_LEN && a.ty != ck::CKA_VALUE)
-        .cloned()
-        .collect();
-    attrs.push(Attr {
-        ty: ck::CKA_VALUE,
-        value: value.into(),
-    });
-    Template::new(attrs)
-}
-
 impl Module {
     /// Check a template for a secret key made from operation output.
     fn secret_draft(&self, s: &Session, t: &Template) -> Result<Draft> {
@@ -94,11 +79,7 @@ impl Module {
         prov: Provenance,
     ) -> Result<ObjectHandle> {
         let key_type = draft.kind.sub.unwrap_or(ck::CKK_GENERIC_SECRET);
-        let key = keys::check_import(
-            ck::CKO_SECRET_KEY,
-            key_type,
-            &with_value(t, fit_value_len(t, secret)?)?,
-        )?;
+        let key = keys::secret_from_output(key_type, fit_value_len(t, secret)?)?;
         self.insert(s, draft.finish_key(t, key, prov))
     }
 

@@ -36,6 +36,12 @@ impl Attrs {
         v.reverse();
         Self::from_vec(v)
     }
+    /// A copy with capacity for `more` attributes beyond these.
+    pub fn with_room(&self, more: usize) -> Self {
+        let mut v = Vec::with_capacity(self.0.len() + more);
+        v.extend_from_slice(&self.0);
+        Attrs(v)
+    }
     pub fn get(&self, ty: AttrType) -> Option<&[u8]> {
         self.0
             .binary_search_by_key(&ty, |a| a.ty)
@@ -91,6 +97,51 @@ impl crate::mech::AttrSource for Combined<'_> {
     }
 }
 
+/// The CK_BBOOL attributes every key use reads (visibility, sensitivity, the usage
+/// flags), decoded once when the object is made: an object never changes after that
+/// (C_SetAttributeValue makes a new one), and a binary search per flag per operation was
+/// a measurable part of a 1 KiB MAC.
+const DECODED_FLAGS: [AttrType; 14] = [
+    ck::CKA_PRIVATE,
+    ck::CKA_SENSITIVE,
+    ck::CKA_EXTRACTABLE,
+    ck::CKA_SIGN,
+    ck::CKA_VERIFY,
+    ck::CKA_ENCRYPT,
+    ck::CKA_DECRYPT,
+    ck::CKA_WRAP,
+    ck::CKA_UNWRAP,
+    ck::CKA_DERIVE,
+    ck::CKA_ENCAPSULATE,
+    ck::CKA_DECAPSULATE,
+    ck::CKA_SIGN_RECOVER,
+    ck::CKA_VERIFY_RECOVER,
+];
+
+/// `DECODED_FLAGS` of one object: bit i is `DECODED_FLAGS[i]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Flags(u16);
+
+impl Flags {
+    fn of(public: &Attrs) -> Self {
+        Flags(
+            DECODED_FLAGS
+                .iter()
+                .enumerate()
+                .filter(|(_, ty)| public.flag(**ty))
+                .fold(0, |bits, (i, _)| bits | 1 << i),
+        )
+    }
+
+    /// None: `ty` is not one of `DECODED_FLAGS`.
+    fn get(self, ty: AttrType) -> Option<bool> {
+        DECODED_FLAGS
+            .iter()
+            .position(|t| *t == ty)
+            .map(|i| self.0 & 1 << i != 0)
+    }
+}
+
 /// One object as the module sees it.
 #[derive(Debug)]
 pub struct Object {
@@ -101,6 +152,9 @@ pub struct Object {
     /// Secret attributes of a session object; token objects keep theirs sealed.
     secret: Option<Attrs>,
     has_secret: bool,
+    flags: Flags,
+    /// A version of a key the management layer keeps (its lifecycle is checked on use).
+    managed: bool,
 }
 
 /// What C_GetAttributeValue may reveal about one attribute of an object.
@@ -121,14 +175,7 @@ impl Object {
         public: Attrs,
         has_secret: bool,
     ) -> Self {
-        Object {
-            handle,
-            origin: Origin::Token(id),
-            kind,
-            public,
-            secret: None,
-            has_secret,
-        }
+        Self::new(handle, Origin::Token(id), kind, public, None, has_secret)
     }
 
     pub fn session(
@@ -139,26 +186,46 @@ impl Object {
         secret: Attrs,
     ) -> Self {
         let has_secret = !secret.as_slice().is_empty();
-        Object {
+        Self::new(
             handle,
-            origin: Origin::Session(owner),
+            Origin::Session(owner),
             kind,
             public,
-            secret: Some(secret),
+            Some(secret),
+            has_secret,
+        )
+    }
+
+    fn new(
+        handle: ObjectHandle,
+        origin: Origin,
+        kind: &'static Kind,
+        public: Attrs,
+        secret: Option<Attrs>,
+        has_secret: bool,
+    ) -> Self {
+        Object {
+            handle,
+            origin,
+            kind,
+            flags: Flags::of(&public),
+            managed: vendor::is_managed(&public),
+            public,
+            secret,
             has_secret,
         }
     }
 
     /// The same object with new public attributes (C_SetAttributeValue).
     pub fn with_public(&self, public: Attrs) -> Self {
-        Object {
-            handle: self.handle,
-            origin: self.origin,
-            kind: self.kind,
+        Self::new(
+            self.handle,
+            self.origin,
+            self.kind,
             public,
-            secret: self.secret.clone(),
-            has_secret: self.has_secret,
-        }
+            self.secret.clone(),
+            self.has_secret,
+        )
     }
 
     pub fn public(&self) -> &Attrs {
@@ -175,7 +242,10 @@ impl Object {
         self.public.get(ty)
     }
     pub fn flag(&self, ty: AttrType) -> bool {
-        self.public.flag(ty)
+        self.flags.get(ty).unwrap_or_else(|| self.public.flag(ty))
+    }
+    pub fn is_managed(&self) -> bool {
+        self.managed
     }
     pub fn class(&self) -> ck::CK_OBJECT_CLASS {
         self.kind.class
@@ -245,6 +315,44 @@ mod tests {
         assert_eq!(a.get(ck::CKA_LABEL), Some(&b"y"[..]));
         assert!(a.flag(ck::CKA_TOKEN) && !a.flag(ck::CKA_PRIVATE) && !a.flag(ck::CKA_SIGN));
         assert_eq!(a.ulong(ck::CKA_CLASS), Some(ck::CKO_DATA));
+    }
+
+    #[test]
+    fn flags_decoded_at_creation_read_as_the_attributes_say() {
+        let kind = schema::kind(ck::CKO_SECRET_KEY, Some(ck::CKK_AES)).unwrap();
+        let mut attrs = vec![
+            Attr::bool(ck::CKA_TOKEN, true),
+            Attr::bool(ck::CKA_MODIFIABLE, false),
+            // Malformed (two bytes): reads as FALSE, as `Attrs::flag` has it.
+            Attr::new(ck::CKA_COPYABLE, vec![1, 1]),
+        ];
+        for (i, ty) in DECODED_FLAGS.iter().enumerate() {
+            match i % 3 {
+                0 => attrs.push(Attr::bool(*ty, true)),
+                1 => attrs.push(Attr::bool(*ty, false)),
+                _ => {} // absent
+            }
+        }
+        let public = Attrs::from_vec(attrs);
+        let o = Object::session(1, 1, kind, public.clone(), Attrs::default());
+        for ty in DECODED_FLAGS.iter().chain(&[
+            ck::CKA_TOKEN,
+            ck::CKA_MODIFIABLE,
+            ck::CKA_COPYABLE,
+            ck::CKA_TRUSTED,
+        ]) {
+            assert_eq!(o.flag(*ty), public.flag(*ty), "{}", schema::attr_name(*ty));
+        }
+        assert!(o.flag(ck::CKA_PRIVATE) && !o.flag(ck::CKA_SENSITIVE) && o.flag(ck::CKA_TOKEN));
+        assert!(!o.is_managed());
+        // C_SetAttributeValue's new object decodes its own attributes.
+        let mut changed = public;
+        changed.set(Attr::bool(ck::CKA_PRIVATE, false));
+        changed.set(Attr::bool(ck::CKA_SENSITIVE, true));
+        changed.set(Attr::ulong(vendor::CKA_PQHSM_VERSION_STATE, 1));
+        let o = o.with_public(changed);
+        assert!(!o.is_private() && o.flag(ck::CKA_SENSITIVE) && o.hides_secrets());
+        assert!(o.is_managed());
     }
 
     #[test]

@@ -288,7 +288,7 @@ pub fn check(kind: &'static Kind, op: Op, t: &Template, ctx: &Ctx) -> Result<Dra
     }
     // A handful of given attributes into some thirty defaults: an insertion each is
     // cheaper than sorting them all again.
-    let mut public = defaults(kind);
+    let mut public = defaults(kind, given.len() + ROOM_FOR_KEY);
     for a in given {
         public.set(a);
     }
@@ -299,14 +299,20 @@ pub fn check(kind: &'static Kind, op: Op, t: &Template, ctx: &Ctx) -> Result<Dra
     Ok(Draft { kind, public })
 }
 
-/// What an object of `kind` holds where its template is silent. The same for every object
-/// of the kind, so made once per kind: a copy is one allocation, as the values are inline.
-fn defaults(kind: &'static Kind) -> Attrs {
+/// Attributes `Draft::finish_key` may add to a checked template (the key's own public
+/// parts, CKA_LOCAL, CKA_KEY_GEN_MECHANISM, CKA_ALWAYS_SENSITIVE, ...).
+const ROOM_FOR_KEY: usize = 12;
+
+/// What an object of `kind` holds where its template is silent, with room for `more`
+/// attributes. The same for every object of the kind, so made once per kind: a copy is one
+/// allocation, as the values are inline, and the room spares the reallocations of growing
+/// it an attribute at a time.
+fn defaults(kind: &'static Kind, more: usize) -> Attrs {
     static MADE: OnceLock<Vec<(&'static Kind, Attrs)>> = OnceLock::new();
     MADE.get_or_init(|| schema::kinds().map(|k| (k, made_defaults(k))).collect())
         .iter()
         .find(|(k, _)| std::ptr::eq(*k, kind))
-        .map_or_else(|| made_defaults(kind), |(_, d)| d.clone())
+        .map_or_else(|| made_defaults(kind), |(_, d)| d.with_room(more))
 }
 
 fn made_defaults(kind: &Kind) -> Attrs {

@@ -137,9 +137,11 @@ impl Db {
     /// commits a change. Cheap: one pragma while nothing else has written.
     pub(crate) fn generation(&self) -> Result<u64> {
         self.retrying(|c| {
+            // Prepared once per connection: this runs every few milliseconds of key use.
             let version: i64 = c
                 .conn
-                .pragma_query_value(None, "data_version", |r| r.get(0))?;
+                .prepare_cached("PRAGMA data_version")?
+                .query_row([], |r| r.get(0))?;
             if let Some((v, g)) = c.generation {
                 if v == version {
                     return Ok(g);
