@@ -10,7 +10,7 @@ use criterion::{BenchmarkGroup, Criterion};
 use cryptoki::mechanism::aead::{GcmMessageParams, GcmParams, GeneratorFunction};
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::{Mechanism, MessageParam};
-use cryptoki::object::{Attribute, KeyType, ObjectHandle};
+use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use cryptoki::slot::Slot;
 use std::hint::black_box;
@@ -37,7 +37,52 @@ struct Keys {
     p384: (ObjectHandle, ObjectHandle),
     ed25519: (ObjectHandle, ObjectHandle),
     hmac: ObjectHandle,
+    /// pqhsm only: an HMAC key kept by the management layer (`pqhsm keys create`), whose
+    /// lifecycle every use checks.
+    managed_hmac: Option<ObjectHandle>,
     aes: ObjectHandle,
+}
+
+/// The name (CKA_LABEL) of the managed HMAC key.
+const MANAGED_HMAC: &str = "bench-managed-hmac";
+
+/// Make the managed HMAC key on the bench token the way the CLI does: through pqhsm's
+/// library on the same data directory (`PQHSM_DATA_DIR`, set when the module was loaded),
+/// its own logged-in session and the management layer. The loaded module sees it at its
+/// next look at the store.
+fn make_managed_hmac(token: &str) {
+    use pqhsm::manage::{GenerateRequest, Manager};
+    use pqhsm::module::{InitOptions, Module as Library};
+    use pqhsm::object::vendor::Purpose;
+    let lib = Library::new(InitOptions::default()).expect("pqhsm library on the bench data");
+    let slot = lib
+        .slot_list(true)
+        .into_iter()
+        .find(|slot| lib.token_info(*slot).is_ok_and(|t| t.label == token))
+        .expect("the bench token in the library's view");
+    let s = lib
+        .open_session(
+            slot,
+            cryptoki_sys::CKF_SERIAL_SESSION | cryptoki_sys::CKF_RW_SESSION,
+        )
+        .expect("open a session");
+    lib.login(s, cryptoki_sys::CKU_USER, tokens::USER_PIN.as_bytes())
+        .expect("log in");
+    Manager::new(&lib, s)
+        .and_then(|m| {
+            m.generate(&GenerateRequest {
+                name: MANAGED_HMAC.into(),
+                purpose: Purpose::Hmac,
+                algorithm: Some("hmac-sha256".into()),
+                expires_at: None,
+                policy: None,
+                labels: Default::default(),
+                description: "bench: per-use lifecycle check".into(),
+            })
+        })
+        .expect("generate the managed HMAC key");
+    let _ = lib.logout(s);
+    let _ = lib.close_session(s);
 }
 
 fn ec_pair(curve: &'static [u8]) -> impl Fn(&Session, &str) -> (ObjectHandle, ObjectHandle) {
@@ -102,6 +147,21 @@ impl Keys {
             (k, k)
         })
         .0;
+        let managed_hmac = (m.name == "pqhsm").then(|| {
+            tokens::key(&s, MANAGED_HMAC, |s, l| {
+                make_managed_hmac("bench-small");
+                let k = tokens::find_one(
+                    s,
+                    &[
+                        Attribute::Class(ObjectClass::SECRET_KEY),
+                        Attribute::Label(l.as_bytes().to_vec()),
+                    ],
+                )
+                .expect("the managed HMAC key, seen through PKCS#11");
+                (k, k)
+            })
+            .0
+        });
         Keys {
             slot,
             s,
@@ -110,6 +170,7 @@ impl Keys {
             p384,
             ed25519,
             hmac,
+            managed_hmac,
             aes,
         }
     }
@@ -461,6 +522,30 @@ fn main() {
         &mods,
         &Mechanism::Sha256Hmac,
         |k| k.hmac,
+        &k1,
+        r,
+    );
+
+    // The same MAC with a key the management layer keeps: its version and key states and
+    // expiry are checked at every C_SignInit (decoded once per object, not per use).
+    let r = raw::hmac_sha256(k1.clone());
+    rows.push(
+        Row::new(
+            "HMAC-SHA256 1 KiB, key kept by `pqhsm keys` (lifecycle checked per use)",
+            Unit::OpsPerSec,
+            "hmac-sha256-1k-managed",
+        )
+        .raw(r.provider),
+    );
+    sign_group(
+        &mut c,
+        "hmac-sha256-1k-managed",
+        &mods[..1],
+        &Mechanism::Sha256Hmac,
+        |k| {
+            k.managed_hmac
+                .expect("pqhsm's keys have the managed HMAC key")
+        },
         &k1,
         r,
     );

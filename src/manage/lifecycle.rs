@@ -9,7 +9,7 @@ use super::meta::{self, KeyMeta, VersionMeta};
 use crate::attr::{Attr, AttrType, Template};
 use crate::error::{Error, ErrorKind, Result};
 use crate::object::schema::Kind;
-use crate::object::vendor::{self, KeyState, Purpose, VersionState};
+use crate::object::vendor::{self, KeyState, Purpose, Standing, VersionState};
 use crate::object::Object;
 use crate::token::Token;
 use cryptoki_sys as ck;
@@ -82,24 +82,38 @@ pub enum Reason {
 /// The refusal, if any, of a use of version `ver` of `key` at `now`. `issues`: the use
 /// makes new protected data (sign, encrypt, encapsulate, wrap, derive).
 pub fn refusal(key: &KeyMeta, ver: &VersionMeta, issues: bool, now: Timestamp) -> Option<Reason> {
-    match ver.state {
+    refusal_of(&standing(key, ver), issues, now)
+}
+
+/// What of `key` and `ver` a use checks.
+fn standing(key: &KeyMeta, ver: &VersionMeta) -> Standing {
+    Standing {
+        version: ver.state,
+        key: key.state,
+        deletion_date: key.deletion_date,
+        expires_at: key.expires_at,
+    }
+}
+
+fn refusal_of(s: &Standing, issues: bool, now: Timestamp) -> Option<Reason> {
+    match s.version {
         VersionState::Archived => return Some(Reason::Archived),
         VersionState::Destroyed => return Some(Reason::Destroyed),
         VersionState::Active | VersionState::Retired => {}
     }
-    match key.state {
-        KeyState::PendingDeletion => return Some(Reason::PendingDeletion(key.deletion_date)),
+    match s.key {
+        KeyState::PendingDeletion => return Some(Reason::PendingDeletion(s.deletion_date)),
         KeyState::Deleted => return Some(Reason::Deleted),
         KeyState::Enabled | KeyState::Revoked | KeyState::Expired => {}
     }
     if !issues {
         return None;
     }
-    if key.state == KeyState::Revoked {
+    if s.key == KeyState::Revoked {
         Some(Reason::Revoked)
-    } else if key.is_expired(now) {
-        Some(Reason::Expired(key.expires_at))
-    } else if ver.state == VersionState::Retired {
+    } else if vendor::is_expired(s.key, s.expires_at, now) {
+        Some(Reason::Expired(s.expires_at))
+    } else if s.version == VersionState::Retired {
         Some(Reason::Retired)
     } else {
         None
@@ -192,11 +206,21 @@ pub(crate) fn check_use(token: &Token, obj: &Object, issues: bool, what: &str) -
     if !obj.is_managed() {
         return Ok(());
     }
+    // The object's management attributes are decoded (and checked whole) on its first use
+    // only: a key use must not parse them again.
+    let decoded = obj.standing(|public| {
+        let (key, ver) = meta::read(public)?.ok()?;
+        Some(standing(&key, &ver))
+    });
+    let now = token.caller().clock.now();
+    if decoded.is_some_and(|s| refusal_of(&s, issues, now).is_none()) {
+        return Ok(());
+    }
+    // Refused, or damaged: the full read names the key and says what is wrong.
     let Some(read) = meta::read(obj.public()) else {
         return Ok(());
     };
     let (key, ver) = read?;
-    let now = token.caller().clock.now();
     let Some(reason) = refusal(&key, &ver, issues, now) else {
         return Ok(());
     };
@@ -280,6 +304,33 @@ mod tests {
             Some(Reason::Expired(Some(100)))
         );
         assert_eq!(refusal(&expiring, &active, false, 100), None);
+    }
+
+    #[test]
+    fn a_managed_key_is_decoded_on_first_use_and_damage_is_still_refused() {
+        use crate::manage::tests::{object, Fixture};
+        let f = Fixture::new();
+        f.generate("k", Purpose::Signing, "ec-p256");
+        let mgr = f.manager();
+        let h = object(&f.module, f.session, "k", 1, ck::CKO_PRIVATE_KEY);
+        let obj = mgr.token().object(h).unwrap();
+        check_use(mgr.token(), &obj, true, "sign").unwrap();
+        let decoded = obj.standing(|_| unreachable!("decoded by the first use"));
+        assert_eq!(
+            decoded.map(|s| (s.version, s.key)),
+            Some((VersionState::Active, KeyState::Enabled))
+        );
+        check_use(mgr.token(), &obj, true, "sign").unwrap();
+        // The same object with a CKA_ID that is not its version: damaged, on every use.
+        let mut public = obj.public().clone();
+        public.set(Attr::new(ck::CKA_ID, vec![9, 9, 9, 9]));
+        let damaged = obj.with_public(public);
+        for _ in 0..2 {
+            let e = check_use(mgr.token(), &damaged, false, "verify").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::StoreTampered, "{e}");
+            assert!(e.message().contains("CKA_ID"), "{e}");
+        }
+        assert_eq!(damaged.standing(|_| unreachable!("decoded")), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::module::{ObjectHandle, SessionHandle};
 use crate::store::ObjectId;
 use cryptoki_sys as ck;
 use schema::Kind;
+use std::sync::OnceLock;
 
 /// Where an object lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,6 +156,9 @@ pub struct Object {
     flags: Flags,
     /// A version of a key the management layer keeps (its lifecycle is checked on use).
     managed: bool,
+    /// A managed object's standing, decoded on its first use; None inside: its management
+    /// attributes do not decode.
+    standing: OnceLock<Option<vendor::Standing>>,
 }
 
 /// What C_GetAttributeValue may reveal about one attribute of an object.
@@ -210,6 +214,7 @@ impl Object {
             kind,
             flags: Flags::of(&public),
             managed: vendor::is_managed(&public),
+            standing: OnceLock::new(),
             public,
             secret,
             has_secret,
@@ -246,6 +251,13 @@ impl Object {
     }
     pub fn is_managed(&self) -> bool {
         self.managed
+    }
+    /// The standing of a managed object: `decode` runs on the first call only.
+    pub fn standing(
+        &self,
+        decode: impl FnOnce(&Attrs) -> Option<vendor::Standing>,
+    ) -> Option<vendor::Standing> {
+        *self.standing.get_or_init(|| decode(&self.public))
     }
     pub fn class(&self) -> ck::CK_OBJECT_CLASS {
         self.kind.class

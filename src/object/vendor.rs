@@ -111,6 +111,23 @@ pub fn decode_time(v: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b))
 }
 
+/// Whether a key in `state` with expiry `expires_at` (time) is expired at `now`: it says so,
+/// or its expiry time has passed.
+pub fn is_expired(state: KeyState, expires_at: Option<u64>, now: u64) -> bool {
+    state == KeyState::Expired || expires_at.is_some_and(|t| t <= now)
+}
+
+/// What every use of a managed key version checks: the two states and the two times that
+/// can refuse it. The management layer decodes it on an object's first use and the object
+/// keeps it, as an object never changes (C_SetAttributeValue makes a new one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standing {
+    pub version: VersionState,
+    pub key: KeyState,
+    pub deletion_date: Option<u64>,
+    pub expires_at: Option<u64>,
+}
+
 /// Defines a published CK_ULONG-coded enumeration with its numbers and names.
 macro_rules! coded {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $n:literal, $text:literal;)+ }) => {
