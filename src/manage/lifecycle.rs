@@ -82,7 +82,7 @@ pub enum Reason {
 /// The refusal, if any, of a use of version `ver` of `key` at `now`. `issues`: the use
 /// makes new protected data (sign, encrypt, encapsulate, wrap, derive).
 pub fn refusal(key: &KeyMeta, ver: &VersionMeta, issues: bool, now: Timestamp) -> Option<Reason> {
-    refusal_of(&standing(key, ver), issues, now)
+    refusal_of(&standing(key, ver), issues, || now)
 }
 
 /// What of `key` and `ver` a use checks.
@@ -95,7 +95,8 @@ fn standing(key: &KeyMeta, ver: &VersionMeta) -> Standing {
     }
 }
 
-fn refusal_of(s: &Standing, issues: bool, now: Timestamp) -> Option<Reason> {
+/// `refusal` of a decoded standing; `now` is called only when an expiry has to be checked.
+fn refusal_of(s: &Standing, issues: bool, now: impl FnOnce() -> Timestamp) -> Option<Reason> {
     match s.version {
         VersionState::Archived => return Some(Reason::Archived),
         VersionState::Destroyed => return Some(Reason::Destroyed),
@@ -212,10 +213,12 @@ pub(crate) fn check_use(token: &Token, obj: &Object, issues: bool, what: &str) -
         let (key, ver) = meta::read(public)?.ok()?;
         Some(standing(&key, &ver))
     });
-    let now = token.caller().clock.now();
+    // Most keys have no expiry: their use reads no clock.
+    let now = || token.caller().clock.now();
     if decoded.is_some_and(|s| refusal_of(&s, issues, now).is_none()) {
         return Ok(());
     }
+    let now = now();
     // Refused, or damaged: the full read names the key and says what is wrong.
     let Some(read) = meta::read(obj.public()) else {
         return Ok(());
@@ -304,6 +307,32 @@ mod tests {
             Some(Reason::Expired(Some(100)))
         );
         assert_eq!(refusal(&expiring, &active, false, 100), None);
+    }
+
+    #[test]
+    fn only_a_key_with_an_expiry_reads_the_clock() {
+        let active = ver(VersionState::Active);
+        let never = standing(&key(KeyState::Enabled), &active);
+        assert_eq!(refusal_of(&never, true, || unreachable!("no expiry")), None);
+        let revoked = standing(&key(KeyState::Revoked), &active);
+        assert_eq!(
+            refusal_of(&revoked, true, || unreachable!("revoked")),
+            Some(Reason::Revoked)
+        );
+        let expiring = Standing {
+            expires_at: Some(100),
+            ..never
+        };
+        assert_eq!(refusal_of(&expiring, true, || 99), None);
+        assert_eq!(
+            refusal_of(&expiring, true, || 100),
+            Some(Reason::Expired(Some(100)))
+        );
+        // Consuming uses never depend on expiry.
+        assert_eq!(
+            refusal_of(&expiring, false, || unreachable!("consume")),
+            None
+        );
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub struct VersionMeta {
 impl KeyMeta {
     /// Expired: the key says so, or its expiry time has passed.
     pub fn is_expired(&self, now: Timestamp) -> bool {
-        vendor::is_expired(self.state, self.expires_at, now)
+        vendor::is_expired(self.state, self.expires_at, || now)
     }
 
     /// The state as a user sees it at `now` (expiry applies even before the daemon marks it).

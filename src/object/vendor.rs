@@ -111,10 +111,10 @@ pub fn decode_time(v: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b))
 }
 
-/// Whether a key in `state` with expiry `expires_at` (time) is expired at `now`: it says so,
-/// or its expiry time has passed.
-pub fn is_expired(state: KeyState, expires_at: Option<u64>, now: u64) -> bool {
-    state == KeyState::Expired || expires_at.is_some_and(|t| t <= now)
+/// Whether a key in `state` with expiry `expires_at` (time) is expired at `now()`: it says
+/// so, or its expiry time has passed. The clock is read only for a key that has an expiry.
+pub fn is_expired(state: KeyState, expires_at: Option<u64>, now: impl FnOnce() -> u64) -> bool {
+    state == KeyState::Expired || expires_at.is_some_and(|t| t <= now())
 }
 
 /// What every use of a managed key version checks: the two states and the two times that
