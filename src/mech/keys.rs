@@ -154,7 +154,7 @@ pub fn check_import(
     match (class, key_type) {
         (ck::CKO_SECRET_KEY, _) if is_secret_type(key_type) => {
             let value = required(t, ck::CKA_VALUE)?;
-            check_secret_len(key_type, value.len())?;
+            let key = secret_from_output(key_type, Zeroizing::new(value.to_vec()))?;
             if let Some(len) = t.get_ulong(ck::CKA_VALUE_LEN)? {
                 if len as usize != value.len() {
                     return err(
@@ -166,7 +166,7 @@ pub fn check_import(
                     );
                 }
             }
-            Ok(secret_attrs(Zeroizing::new(value.to_vec())))
+            Ok(key)
         }
         (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_RSA) => rsa::check_import(class, t),
         (ck::CKO_PRIVATE_KEY | ck::CKO_PUBLIC_KEY, ck::CKK_EC) => ec::check_import(class, t),
@@ -278,9 +278,9 @@ pub(crate) fn secret_attrs(value: Zeroizing<Vec<u8>>) -> KeyAttrs {
     }
 }
 
-/// A secret key of `key_type` whose value an operation made (C_DeriveKey,
-/// C_DecapsulateKey, ...): `check_import` of a template holding just that value, without
-/// building one.
+/// A secret key of `key_type` with `value`: the type and length checks `check_import` runs
+/// on a template's CKA_VALUE, here also for a value an operation made (C_DeriveKey,
+/// C_DecapsulateKey, ...) without building a template around it.
 pub(crate) fn secret_from_output(
     key_type: ck::CK_KEY_TYPE,
     value: Zeroizing<Vec<u8>>,
